@@ -1,0 +1,139 @@
+/**
+ * Go's text conventions that vegeta's reports are made of, reproduced so ours match byte for byte:
+ * `time.Duration.String`, `time.ParseDuration` (with Go's error messages), RFC 3339 with nanoseconds,
+ * and `text/tabwriter`'s column alignment. Pure functions, no I/O.
+ */
+
+const NS_PER: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** `time.Duration(ns).String()`: `0s`, `750ns`, `1.5µs`, `12.345ms`, `1m30s`, `1h0m0s`. */
+export function goDuration(ns: number): string {
+  let u = Math.round(Math.abs(ns));
+  const sign = ns < 0 && u !== 0 ? "-" : "";
+  if (u === 0) return "0s";
+  if (u < 1e3) return `${sign}${u}ns`;
+  if (u < 1e6) return `${sign}${fraction(u, 3)}µs`;
+  if (u < 1e9) return `${sign}${fraction(u, 6)}ms`;
+  let out = `${fraction(u % 60e9, 9)}s`;
+  u = Math.floor(u / 60e9);
+  if (u > 0) {
+    out = `${u % 60}m${out}`;
+    u = Math.floor(u / 60);
+    if (u > 0) out = `${u}h${out}`;
+  }
+  return sign + out;
+}
+
+/** `value / 10^digits` with the fraction's trailing zeros (and a bare point) dropped, as Go's fmtFrac. */
+function fraction(value: number, digits: number): string {
+  const scale = 10 ** digits;
+  const whole = Math.floor(value / scale);
+  const frac = String(value % scale)
+    .padStart(digits, "0")
+    .replace(/0+$/, "");
+  return frac === "" ? String(whole) : `${whole}.${frac}`;
+}
+
+const ROUND_UNITS = [3600e9, 60e9, 1e9, 1e6, 1e3, 1];
+
+/** vegeta's `round()` for the text report: rounds to the unit below the largest one the value reaches. */
+export function roundDuration(ns: number): number {
+  for (let i = 0; i < ROUND_UNITS.length - 1; i++) {
+    if (ns >= ROUND_UNITS[i]!) {
+      const unit = ROUND_UNITS[i + 1]!;
+      return Math.round(ns / unit) * unit;
+    }
+  }
+  return ns;
+}
+
+/** `time.ParseDuration`: nanoseconds, or a `SyntaxError` with Go's exact message. */
+export function parseGoDuration(raw: string): number {
+  const invalid = () => new SyntaxError(`time: invalid duration ${goQuote(raw)}`);
+  let s = raw;
+  let negative = false;
+  if (s.startsWith("-") || s.startsWith("+")) {
+    negative = s[0] === "-";
+    s = s.slice(1);
+  }
+  if (s === "0") return 0;
+  if (s === "") throw invalid();
+  let total = 0;
+  while (s !== "") {
+    const number = /^(\d*)(?:\.(\d*))?/.exec(s)!;
+    const [matched, intPart = "", fracPart] = number;
+    if (intPart === "" && (fracPart === undefined || fracPart === "")) throw invalid();
+    s = s.slice(matched.length);
+    const unitMatch = /^[^.0-9]*/.exec(s)![0];
+    if (unitMatch === "") throw new SyntaxError(`time: missing unit in duration ${goQuote(raw)}`);
+    const unit = NS_PER[unitMatch];
+    if (unit === undefined) {
+      throw new SyntaxError(`time: unknown unit ${goQuote(unitMatch)} in duration ${goQuote(raw)}`);
+    }
+    s = s.slice(unitMatch.length);
+    total += Number(`${intPart === "" ? "0" : intPart}.${fracPart ?? "0"}`) * unit;
+  }
+  return Math.round(negative ? -total : total);
+}
+
+/** Go's `%q` for plain text: double quotes with backslash escapes. */
+export function goQuote(text: string): string {
+  return JSON.stringify(text);
+}
+
+/** Go's `time.Time` JSON form (RFC 3339 with up to 9 fraction digits, trailing zeros dropped), from epoch ms. */
+export function rfc3339Nano(epochMs: number | undefined): string {
+  if (epochMs === undefined) return "0001-01-01T00:00:00Z"; // Go's zero time, as vegeta prints with no results
+  let seconds = Math.floor(epochMs / 1000);
+  let nanos = Math.round((epochMs - seconds * 1000) * 1e6);
+  if (nanos >= 1e9) {
+    seconds += 1;
+    nanos -= 1e9;
+  }
+  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
+  const frac = nanos === 0 ? "" : "." + String(nanos).padStart(9, "0").replace(/0+$/, "");
+  return `${base}${frac}Z`;
+}
+
+/**
+ * Aligns tab-separated text like Go's `tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)`: a cell is text ended by a tab,
+ * a column block is a run of consecutive lines that have that cell, and each cell is padded to the widest
+ * cell of its block plus `padding`. The text after a line's last tab is never padded.
+ */
+export function tabwrite(text: string, padding = 2): string {
+  const lines = text.split("\n").map((line) => line.split("\t"));
+  const out: string[] = [];
+  const width = (s: string) => [...s].length;
+
+  function writeLines(from: number, to: number, widths: number[]): void {
+    for (let i = from; i < to; i++) {
+      const cells = lines[i]!;
+      let line = "";
+      cells.forEach((cell, j) => {
+        line += j < widths.length && j < cells.length - 1 ? cell + " ".repeat(widths[j]! - width(cell)) : cell;
+      });
+      out.push(line);
+    }
+  }
+
+  function format(line0: number, line1: number, widths: number[]): void {
+    const column = widths.length;
+    for (let t = line0; t < line1; t++) {
+      if (column >= lines[t]!.length - 1) continue;
+      writeLines(line0, t, widths);
+      line0 = t;
+      let blockWidth = 0;
+      for (; t < line1; t++) {
+        const cells = lines[t]!;
+        if (column >= cells.length - 1) break;
+        blockWidth = Math.max(blockWidth, width(cells[column]!) + padding);
+      }
+      format(line0, t, [...widths, blockWidth]);
+      line0 = t;
+    }
+    writeLines(line0, line1, widths);
+  }
+
+  format(0, lines.length, []);
+  return out.join("\n");
+}
