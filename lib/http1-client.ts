@@ -1,0 +1,632 @@
+/**
+ * A lean HTTP/1.1 client on raw `Bun.connect` sockets for the load generator: a keep-alive pool per host:port,
+ * one request per connection at a time (no pipelining), Content-Length, chunked and read-until-close bodies,
+ * callbacks instead of promises. Bun's fetch is not used because it closes sockets beyond 64 idle per host.
+ * Failures are data (status 0 and an error text), never exceptions. No redirects, no compression, no HTTP/2.
+ */
+import type { Socket } from "bun";
+
+/** A request turned into bytes once, so a target sent many times costs one write each time. */
+export interface PreparedRequest {
+  method: string;
+  /** Pool key: `http://host:port`. */
+  origin: string;
+  hostname: string;
+  port: number;
+  tls: boolean;
+  /** Request line, headers and body. */
+  bytes: Uint8Array;
+  /** HEAD: the response has no body whatever its headers say. */
+  head: boolean;
+  /** Safe to send again on a fresh connection when a reused one turns out to be closed. */
+  idempotent: boolean;
+}
+
+export interface Http1Response {
+  /** 0 = no response. */
+  status: number;
+  statusText: string;
+  /** Body bytes after chunked decoding. */
+  bytesIn: number;
+  /** The body, when asked for. */
+  body?: Uint8Array;
+  error?: string;
+  /** `Bun.nanoseconds()` when the request was written to the socket; 0 if it never was. */
+  sentNs: number;
+  /** `Bun.nanoseconds()` when the body was fully read or the request failed. */
+  endNs: number;
+}
+
+export type ResponseCallback = (response: Http1Response) => void;
+
+export interface Http1ClientOptions {
+  /** false sends `Connection: close` (set in {@linkcode prepareRequest}) and closes after each response. @default true */
+  keepAlive?: boolean;
+  /** Accept any TLS certificate (self-signed test servers). @default false */
+  insecure?: boolean;
+  /** How often deadlines are checked; a timeout fires up to this late. @default 10 */
+  timeoutResolutionMs?: number;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+const encoder = new TextEncoder();
+
+/**
+ * Builds the bytes for one request. Adds `Host` (unless given) and `Content-Length` when there is a body or the
+ * method usually has one; `Connection: close` when keepAlive is false. Throws TypeError for a URL that is not
+ * http or https.
+ */
+export function prepareRequest(
+  method: string,
+  url: string,
+  options: { headers?: Record<string, string>; body?: Uint8Array; keepAlive?: boolean } = {},
+): PreparedRequest {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`Cannot parse URL "${url}"`);
+  }
+  const tls = parsed.protocol === "https:";
+  if (!tls && parsed.protocol !== "http:") throw new TypeError(`Cannot send to "${url}": only http and https`);
+  const port = parsed.port === "" ? (tls ? 443 : 80) : Number(parsed.port);
+  const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+  const upper = method.toUpperCase();
+  let head = `${upper} ${parsed.pathname}${parsed.search} HTTP/1.1\r\n`;
+  const given = new Set<string>();
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    given.add(name.toLowerCase());
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!given.has("host")) head += `Host: ${parsed.host}\r\n`;
+  const body = options.body;
+  if (
+    !given.has("content-length") &&
+    (body !== undefined || upper === "POST" || upper === "PUT" || upper === "PATCH")
+  ) {
+    head += `Content-Length: ${body?.length ?? 0}\r\n`;
+  }
+  if (options.keepAlive === false && !given.has("connection")) head += "Connection: close\r\n";
+  head += "\r\n";
+  const headBytes = encoder.encode(head);
+  let bytes = headBytes;
+  if (body !== undefined && body.length > 0) {
+    bytes = new Uint8Array(headBytes.length + body.length);
+    bytes.set(headBytes);
+    bytes.set(body, headBytes.length);
+  }
+  return {
+    method: upper,
+    origin: `${parsed.protocol}//${parsed.host}`,
+    hostname,
+    port,
+    tls,
+    bytes,
+    head: upper === "HEAD",
+    idempotent: IDEMPOTENT.has(upper),
+  };
+}
+
+/** One request in progress. */
+interface Exchange {
+  request: PreparedRequest;
+  collect: boolean;
+  deadlineNs: number;
+  done: ResponseCallback;
+  sentNs: number;
+  /** Sent again once already, after a reused connection closed under it. */
+  retried: boolean;
+  status: number;
+  statusText: string;
+  bytesIn: number;
+  chunks: Uint8Array[] | undefined;
+  /** Some byte of the response arrived. */
+  answered: boolean;
+}
+
+const enum Phase {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkEnd,
+  Trailers,
+  UntilClose,
+}
+
+/** A socket and where its response parser stands. */
+interface Connection {
+  pool: Pool;
+  socket: Socket<Connection> | undefined;
+  exchange: Exchange | undefined;
+  /** Has completed a response: a close before the next one answers may be the server's idle timeout. */
+  reused: boolean;
+  closed: boolean;
+  phase: Phase;
+  /** Bytes left in the body (Length) or the current chunk (ChunkData, ChunkEnd). */
+  remaining: number;
+  /** Part of a head or line split across reads. */
+  pending: Buffer | undefined;
+  closeAfter: boolean;
+  /** Rest of a request the socket did not take at once. */
+  unwritten: Uint8Array | undefined;
+  error: Error | undefined;
+}
+
+interface Pool {
+  idle: Connection[];
+  /** Open or opening connections. */
+  size: number;
+}
+
+/**
+ * Pools keep-alive connections per origin and sends each request on an idle one or a new one; the caller bounds
+ * concurrency (every request gets a connection at once). Calls `done` exactly once per request.
+ */
+export class Http1Client {
+  #pools = new Map<string, Pool>();
+  #busy = new Set<Connection>();
+  #keepAlive: boolean;
+  #tls: { rejectUnauthorized: boolean } | true;
+  #resolutionMs: number;
+  #sweeper: Timer | undefined;
+  #handlers: Parameters<typeof Bun.connect<Connection>>[0]["socket"];
+
+  constructor(options: Http1ClientOptions = {}) {
+    this.#keepAlive = options.keepAlive ?? true;
+    this.#tls = options.insecure ? { rejectUnauthorized: false } : true;
+    this.#resolutionMs = options.timeoutResolutionMs ?? 10;
+    this.#handlers = {
+      open: (socket) => this.#onOpen(socket),
+      data: (socket, data) => this.#onData(socket.data, data),
+      drain: (socket) => this.#onDrain(socket.data),
+      close: (socket, error) => this.#onClose(socket.data, error),
+      error: (socket, error) => {
+        socket.data.error = error;
+      },
+      connectError: (socket, error) => {
+        socket.data.error = error;
+        this.#onClose(socket.data, error);
+      },
+    };
+  }
+
+  /** Open connections (busy, idle or connecting) across all origins. */
+  get connections(): number {
+    let n = 0;
+    for (const pool of this.#pools.values()) n += pool.size;
+    return n;
+  }
+
+  /** Requests in progress. */
+  get inFlight(): number {
+    return this.#busy.size;
+  }
+
+  /**
+   * Sends `request`; `done` gets the response once its body is fully read, or the failure. `deadlineNs` is a
+   * `Bun.nanoseconds()` value after which the request fails with "timeout" (Infinity for none). With `collect`
+   * the response carries its body.
+   */
+  request(request: PreparedRequest, done: ResponseCallback, deadlineNs = Infinity, collect = false): void {
+    this.#dispatch({
+      request,
+      collect,
+      deadlineNs,
+      done,
+      sentNs: 0,
+      retried: false,
+      status: 0,
+      statusText: "",
+      bytesIn: 0,
+      chunks: undefined,
+      answered: false,
+    });
+  }
+
+  /** Closes idle connections now and busy ones after their response; new requests still work afterwards. */
+  close(): void {
+    for (const pool of this.#pools.values()) {
+      for (const conn of pool.idle.splice(0)) this.#destroy(conn);
+    }
+    for (const conn of this.#busy) conn.closeAfter = true;
+  }
+
+  #dispatch(exchange: Exchange): void {
+    const request = exchange.request;
+    let pool = this.#pools.get(request.origin);
+    if (pool === undefined) {
+      pool = { idle: [], size: 0 };
+      this.#pools.set(request.origin, pool);
+    }
+    const conn = pool.idle.pop();
+    if (conn !== undefined) {
+      this.#start(conn, exchange);
+      this.#write(conn, request.bytes);
+      return;
+    }
+    const fresh: Connection = {
+      pool,
+      socket: undefined,
+      exchange: undefined,
+      reused: false,
+      closed: false,
+      phase: Phase.Head,
+      remaining: 0,
+      pending: undefined,
+      closeAfter: !this.#keepAlive,
+      unwritten: undefined,
+      error: undefined,
+    };
+    pool.size++;
+    this.#start(fresh, exchange);
+    exchange.sentNs = Bun.nanoseconds(); // a refused connect still counts as sent when it was attempted
+    Bun.connect<Connection>({
+      hostname: request.hostname,
+      port: request.port,
+      tls: request.tls ? this.#tls : undefined,
+      data: fresh,
+      socket: this.#handlers,
+    }).catch(() => {}); // connectError reports it
+  }
+
+  #start(conn: Connection, exchange: Exchange): void {
+    conn.exchange = exchange;
+    conn.phase = Phase.Head;
+    this.#busy.add(conn);
+    if (this.#sweeper === undefined) this.#sweeper = setInterval(() => this.#sweep(), this.#resolutionMs);
+  }
+
+  #onOpen(socket: Socket<Connection>): void {
+    const conn = socket.data;
+    conn.socket = socket;
+    if (conn.exchange === undefined) {
+      // the request timed out while connecting
+      this.#destroy(conn);
+      return;
+    }
+    this.#write(conn, conn.exchange.request.bytes);
+  }
+
+  #write(conn: Connection, bytes: Uint8Array): void {
+    const socket = conn.socket!;
+    conn.exchange!.sentNs = Bun.nanoseconds();
+    const written = socket.write(bytes);
+    if (written < bytes.length) conn.unwritten = bytes.subarray(Math.max(0, written));
+  }
+
+  #onDrain(conn: Connection): void {
+    const rest = conn.unwritten;
+    if (rest === undefined || conn.socket === undefined) return;
+    conn.unwritten = undefined;
+    const written = conn.socket.write(rest);
+    if (written < rest.length) conn.unwritten = rest.subarray(Math.max(0, written));
+  }
+
+  #onData(conn: Connection, data: Buffer): void {
+    let buf = data;
+    if (conn.pending !== undefined) {
+      buf = Buffer.concat([conn.pending, data]);
+      conn.pending = undefined;
+    }
+    let off = 0;
+    const end = buf.length;
+    while (off < end) {
+      const exchange = conn.exchange;
+      if (exchange === undefined) {
+        // bytes nobody asked for: the connection can no longer be trusted
+        this.#destroy(conn);
+        return;
+      }
+      exchange.answered = true;
+      switch (conn.phase) {
+        case Phase.Head: {
+          const stop = buf.indexOf("\r\n\r\n", off, "latin1");
+          if (stop === -1) {
+            conn.pending = buf.subarray(off);
+            return;
+          }
+          if (!this.#parseHead(conn, exchange, buf, off, stop)) {
+            this.#fail(conn, "malformed HTTP response");
+            return;
+          }
+          off = stop + 4;
+          if ((conn.phase as Phase) === Phase.Length && conn.remaining === 0) {
+            this.#complete(conn, off < end);
+            return;
+          }
+          break;
+        }
+        case Phase.Length:
+        case Phase.ChunkData: {
+          const take = Math.min(conn.remaining, end - off);
+          this.#body(exchange, buf, off, take);
+          off += take;
+          conn.remaining -= take;
+          if (conn.remaining === 0) {
+            if (conn.phase === Phase.Length) {
+              this.#complete(conn, off < end);
+              return;
+            }
+            conn.phase = Phase.ChunkEnd;
+            conn.remaining = 2; // the CRLF after the chunk's data
+          }
+          break;
+        }
+        case Phase.ChunkEnd: {
+          const take = Math.min(conn.remaining, end - off);
+          off += take;
+          conn.remaining -= take;
+          if (conn.remaining === 0) conn.phase = Phase.ChunkSize;
+          break;
+        }
+        case Phase.ChunkSize:
+        case Phase.Trailers: {
+          const eol = buf.indexOf("\r\n", off, "latin1");
+          if (eol === -1) {
+            conn.pending = buf.subarray(off);
+            return;
+          }
+          if (conn.phase === Phase.Trailers) {
+            const empty = eol === off;
+            off = eol + 2;
+            if (empty) {
+              this.#complete(conn, off < end);
+              return;
+            }
+            break;
+          }
+          const size = parseChunkSize(buf, off, eol);
+          if (size < 0) {
+            this.#fail(conn, "malformed chunked body");
+            return;
+          }
+          off = eol + 2;
+          if (size === 0) conn.phase = Phase.Trailers;
+          else {
+            conn.phase = Phase.ChunkData;
+            conn.remaining = size;
+          }
+          break;
+        }
+        case Phase.UntilClose: {
+          this.#body(exchange, buf, off, end - off);
+          off = end;
+          break;
+        }
+      }
+    }
+  }
+
+  #body(exchange: Exchange, buf: Buffer, off: number, length: number): void {
+    exchange.bytesIn += length;
+    if (exchange.collect && length > 0) (exchange.chunks ??= []).push(buf.slice(off, off + length));
+  }
+
+  /** Reads the status line and the headers that frame the body; false when it is not HTTP/1.x. */
+  #parseHead(conn: Connection, exchange: Exchange, buf: Buffer, start: number, stop: number): boolean {
+    // "HTTP/1.1 200 OK"
+    if (stop - start < 12 || buf[start] !== 0x48 || buf[start + 4] !== 0x2f || buf[start + 5] !== 0x31) return false;
+    const status = digit(buf[start + 9]) * 100 + digit(buf[start + 10]) * 10 + digit(buf[start + 11]);
+    if (!(status >= 100 && status <= 999)) return false;
+    const http10 = buf[start + 7] === 0x30;
+    let lineEnd = buf.indexOf("\r\n", start, "latin1");
+    if (lineEnd === -1 || lineEnd > stop) lineEnd = stop;
+    exchange.status = status;
+    exchange.statusText = lineEnd > start + 13 ? buf.toString("latin1", start + 13, lineEnd) : "";
+    let length = -1;
+    let chunked = false;
+    let connection = "";
+    let line = lineEnd + 2;
+    while (line < stop) {
+      let eol = buf.indexOf("\r\n", line, "latin1");
+      if (eol === -1 || eol > stop) eol = stop;
+      const colon = buf.indexOf(0x3a, line);
+      if (colon !== -1 && colon < eol) {
+        const nameLength = colon - line;
+        if (nameLength === 14 && nameIs(buf, line, "content-length")) {
+          length = parseDecimal(buf, colon + 1, eol);
+          if (length < 0) return false;
+        } else if (nameLength === 17 && nameIs(buf, line, "transfer-encoding")) {
+          chunked = buf
+            .toString("latin1", colon + 1, eol)
+            .toLowerCase()
+            .includes("chunked");
+        } else if (nameLength === 10 && nameIs(buf, line, "connection")) {
+          connection = buf
+            .toString("latin1", colon + 1, eol)
+            .trim()
+            .toLowerCase();
+        }
+      }
+      line = eol + 2;
+    }
+    if (status < 200) {
+      // 100 Continue and friends: the real response follows
+      conn.phase = Phase.Head;
+      return status !== 101;
+    }
+    if (connection === "close" || (http10 && connection !== "keep-alive")) conn.closeAfter = true;
+    if (exchange.request.head || status === 204 || status === 304) {
+      conn.phase = Phase.Length;
+      conn.remaining = 0;
+    } else if (chunked) {
+      conn.phase = Phase.ChunkSize;
+    } else if (length >= 0) {
+      conn.phase = Phase.Length;
+      conn.remaining = length;
+    } else {
+      conn.phase = Phase.UntilClose;
+      conn.closeAfter = true;
+    }
+    return true;
+  }
+
+  /** The response is complete: hand it over and keep the connection for the next request if we can. */
+  #complete(conn: Connection, leftover: boolean): void {
+    const exchange = conn.exchange!;
+    conn.exchange = undefined;
+    conn.pending = undefined;
+    conn.phase = Phase.Head;
+    this.#busy.delete(conn);
+    if (leftover || conn.closeAfter || conn.closed) this.#destroy(conn);
+    else {
+      conn.reused = true;
+      conn.pool.idle.push(conn);
+    }
+    this.#finish(exchange, undefined);
+  }
+
+  /** The request failed on this connection, which is closed. */
+  #fail(conn: Connection, error: string): void {
+    const exchange = conn.exchange!;
+    conn.exchange = undefined;
+    this.#busy.delete(conn);
+    this.#destroy(conn);
+    this.#finish(exchange, error);
+  }
+
+  #finish(exchange: Exchange, error: string | undefined): void {
+    const response: Http1Response = {
+      status: error === undefined ? exchange.status : 0,
+      statusText: error === undefined ? exchange.statusText : "",
+      bytesIn: exchange.bytesIn,
+      error,
+      sentNs: exchange.sentNs,
+      endNs: Bun.nanoseconds(),
+    };
+    if (exchange.collect && error === undefined) response.body = concat(exchange.chunks, exchange.bytesIn);
+    if (this.#busy.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+    try {
+      exchange.done(response);
+    } catch (e) {
+      // the caller's bug must not break the socket handler that called us
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+
+  #onClose(conn: Connection, error: Error | undefined): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.pool.size--;
+    const idleAt = conn.pool.idle.indexOf(conn);
+    if (idleAt !== -1) conn.pool.idle.splice(idleAt, 1);
+    const exchange = conn.exchange;
+    if (exchange === undefined) return;
+    conn.exchange = undefined;
+    this.#busy.delete(conn);
+    if (conn.phase === Phase.UntilClose) {
+      this.#finish(exchange, undefined);
+      return;
+    }
+    if (!exchange.answered && conn.reused && !exchange.retried && exchange.request.idempotent) {
+      // the server closed an idle keep-alive connection just as we reused it: try once on a fresh one
+      exchange.retried = true;
+      this.#dispatch(exchange);
+      return;
+    }
+    this.#finish(exchange, socketError(error ?? conn.error, exchange.answered));
+  }
+
+  #destroy(conn: Connection): void {
+    if (conn.socket !== undefined && !conn.closed) conn.socket.terminate();
+    // terminate() calls close synchronously in Bun; this covers a connection still connecting
+    if (conn.socket === undefined && !conn.closed) conn.closeAfter = true;
+  }
+
+  #sweep(): void {
+    const now = Bun.nanoseconds();
+    for (const conn of this.#busy) {
+      if (conn.exchange !== undefined && conn.exchange.deadlineNs <= now) {
+        if (conn.socket === undefined) {
+          // still connecting: give up on the request now, close the socket when it opens
+          const exchange = conn.exchange;
+          conn.exchange = undefined;
+          this.#busy.delete(conn);
+          this.#finish(exchange, "timeout");
+        } else this.#fail(conn, "timeout");
+      }
+    }
+  }
+}
+
+/** Go-like error text for a socket failure, as vegeta would print it. */
+export function socketError(error: Error | undefined, answered: boolean): string {
+  const code = (error as { code?: string } | undefined)?.code;
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ECONNRESET":
+      return "connection reset by peer";
+    case "ETIMEDOUT":
+      return "connect timeout";
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+      return "no such host";
+    case "EPIPE":
+      return "broken pipe";
+  }
+  if (error !== undefined && error.message !== "") return error.message;
+  return answered ? "unexpected EOF" : "EOF";
+}
+
+function digit(byte: number | undefined): number {
+  return byte !== undefined && byte >= 0x30 && byte <= 0x39 ? byte - 0x30 : NaN;
+}
+
+/** Compares a header name case-insensitively with a lowercase ASCII name. */
+function nameIs(buf: Buffer, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((buf[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** A decimal header value between `from` and `to`, spaces allowed around it; -1 when it is not one. */
+function parseDecimal(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  let digits = 0;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c >= 0x30 && c <= 0x39) {
+      n = n * 10 + (c - 0x30);
+      digits++;
+    } else if (c !== 0x20 && c !== 0x09) return -1;
+  }
+  return digits === 0 ? -1 : n;
+}
+
+/** The hex size at the start of a chunk line (extensions after ";" ignored); -1 when malformed. */
+function parseChunkSize(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  let digits = 0;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]! | 0x20;
+    let v: number;
+    if (c >= 0x30 && c <= 0x39) v = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) v = c - 0x61 + 10;
+    else if (c === 0x3b || c === 0x20 || c === 0x29)
+      break; // ";" starts an extension; space or tab (0x09 | 0x20) pad
+    else return -1;
+    n = n * 16 + v;
+    digits++;
+  }
+  return digits === 0 ? -1 : n;
+}
+
+function concat(chunks: Uint8Array[] | undefined, length: number): Uint8Array {
+  if (chunks === undefined) return new Uint8Array(0);
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
