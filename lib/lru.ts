@@ -71,7 +71,9 @@ function checkBound(name: string, value: number | undefined, integer: boolean): 
 
 /**
  * Least-recently-used cache. A Map finds entries; a circular doubly-linked list through the entries
- * keeps recency (sentinel.next = most recent, sentinel.prev = oldest), so get/set/delete/evict are O(1).
+ * keeps recency (sentinel.next = most recent, sentinel.prev = oldest), so get/set/delete/evict are O(1)
+ * and a hit allocates nothing. In Bun this is 3x faster on hits and 35x on evicting sets than using
+ * Map insertion order (delete + re-set to promote, first entry to evict): bench/lru.ts.
  * keys() yields most recent first.
  */
 export class Lru<K, V> {

@@ -15,7 +15,8 @@ export class Singleflight<T> {
    * Runs fn for key unless a call for key is already in flight, in which case its promise is
    * returned: every caller gets the same value or the same rejection. fn starts synchronously.
    * A synchronous throw becomes a rejection. The key is freed before any caller sees the outcome,
-   * so a caller that retries in its continuation starts a fresh call.
+   * so a caller that retries in its continuation starts a fresh call. The key is registered once
+   * fn returns, so fn must not call do() for its own key synchronously (it would not be merged).
    */
   do(key: string, fn: () => Promise<T>): Promise<T> {
     const pending = this.#calls.get(key);
