@@ -73,3 +73,9 @@ describe("tabwrite()", () => {
     expect(tabwrite("1µs\tx\n10ms\ty")).toBe("1µs   x\n10ms  y");
   });
 });
+
+test("rfc3339Nano() adds nanoseconds apart from the epoch ms, carrying into seconds", () => {
+  const base = Date.UTC(2026, 10, 25, 15, 37, 1) + 999;
+  expect(rfc3339Nano(base, 1_000_001)).toBe("2026-11-25T15:37:02.000000001Z");
+  expect(rfc3339Nano(Date.UTC(2026, 10, 25, 15, 37, 1), 123_456_789)).toBe("2026-11-25T15:37:01.123456789Z");
+});
