@@ -1,7 +1,15 @@
 /**
- * The open-loop load generator: request i is due at start + i/rate whatever the responses do, and its latency runs
- * from that due time (no coordinated omission). First version on fetch; the raw-socket engine replaces it.
+ * The open-loop load generator. Request i is due at start + i/rate whatever the responses do, and its latency runs
+ * from that due time to the last body byte, so a stalled server shows in the percentiles instead of silently
+ * slowing the sender (no coordinated omission). When `maxInflight` requests are out, later ones queue and the wait
+ * counts in their latency; `sendLagNs` tells the generator's own lateness apart from the server's.
+ *
+ * Pacing: timers tick in whole milliseconds, so the loop sleeps on a timer until ~2 ms before a due time, then
+ * either blocks precisely (Atomics.wait plus a short spin) when no response is pending, or spins through the event
+ * loop with setImmediate while responses are, sending every request already due at each turn. HTTP goes over
+ * raw keep-alive sockets ({@linkcode Http1Client}).
  */
+import { Http1Client, prepareRequest, type Http1Response, type PreparedRequest } from "./http1-client.ts";
 import { constantPacer } from "./pacer.ts";
 
 export interface Target {
@@ -18,7 +26,7 @@ export interface ShotResult {
   target: Target;
   /** Epoch milliseconds (sub-ms precision) when the request was due. */
   due: number;
-  /** Epoch milliseconds when it actually went on the wire. */
+  /** Epoch milliseconds when it actually went on the wire (for one that never did, when it was given up). */
   sent: number;
   /** Due time to response body fully read (or failure), including any wait for a free --max-inflight slot. */
   latencyNs: number;
@@ -45,12 +53,14 @@ export interface LoadOptions {
   durationMs: number;
   /** Requests beyond it wait, and the wait counts in their latency. @default 256 */
   maxInflight?: number;
-  /** Per request, counted from its due time. @default 30000 */
+  /** Per request, counted from its due time (a request still queued then fails without going out); 0 = none. @default 30000 */
   timeoutMs?: number;
   /** @default true */
   keepAlive?: boolean;
-  /** Abort stops the attack; in-flight requests finish or time out. */
+  /** Abort stops the attack; requests already due (in flight or queued) finish or time out. */
   signal?: AbortSignal;
+  /** Accept any TLS certificate. @default false */
+  insecure?: boolean;
   onResult: (r: ShotResult) => void;
 }
 
@@ -62,74 +72,261 @@ export interface LoadSummary {
   stoppedBy: "duration" | "signal";
 }
 
-export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
+/** One request from its due time on. */
+interface Shot {
+  seq: number;
+  target: Target;
+  request: PreparedRequest;
+  dueNs: number;
+  deadlineNs: number;
+}
+
+/** Below this wait a timer is too coarse (1 ms ticks, often 0.1-0.7 ms late): block or spin instead. */
+const TIMER_MARGIN_NS = 2.6e6;
+/** Atomics.wait wakes ~0.1 ms late: wait until this long before the due time, then spin. */
+const SPIN_NS = 200e3;
+/** How often queued requests are checked against their deadline. */
+const QUEUE_SWEEP_MS = 10;
+
+/**
+ * Runs one attack: calls `next` for each request as it falls due, reports every request exactly once through
+ * `onResult`, and resolves once the duration (or the signal) has ended sending and every request due by then has
+ * finished or timed out. Rejects with whatever `next` or `onResult` throws, after in-flight requests settle.
+ */
+export function runLoad(options: LoadOptions): Promise<LoadSummary> {
+  const { rate, durationMs, onResult, signal } = options;
   const maxInflight = options.maxInflight ?? DEFAULT_MAX_INFLIGHT;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const pacer = constantPacer(options.rate, options.durationMs * 1e6);
+  const keepAlive = options.keepAlive ?? true;
+  if (!(durationMs >= 0) || !Number.isFinite(durationMs)) {
+    throw new RangeError(`'durationMs' must be a finite number of at least 0, got ${durationMs}`);
+  }
+  if (!Number.isInteger(maxInflight) || maxInflight < 1) {
+    throw new RangeError(`'maxInflight' must be a positive integer, got ${maxInflight}`);
+  }
+  if (!(timeoutMs >= 0)) throw new RangeError(`'timeoutMs' must be at least 0, got ${timeoutMs}`);
+  const pacer = constantPacer(rate, durationMs * 1e6);
+  const timeoutNs = timeoutMs === 0 ? Infinity : timeoutMs * 1e6;
+  const client = new Http1Client({ keepAlive, insecure: options.insecure ?? false });
+  const prepared = new WeakMap<Target, PreparedRequest | Error>();
+  const waitCell = new Int32Array(new SharedArrayBuffer(4));
+
   const startNs = Bun.nanoseconds();
   const startEpoch = performance.timeOrigin + performance.now();
   const epoch = (ns: number) => startEpoch + (ns - startNs) / 1e6;
+
   let seq = 0;
   let inflight = 0;
-  const pending = new Set<Promise<void>>();
+  let queue: Shot[] = [];
+  let queueHead = 0;
+  let sendingDone = false;
+  let settled = false;
   let stoppedBy: LoadSummary["stoppedBy"] = "duration";
+  let failure: { error: unknown } | undefined;
+  let timer: Timer | undefined;
+  let immediate: ReturnType<typeof setImmediate> | undefined;
+  let endTimer: Timer | undefined;
+  let queueSweeper: Timer | undefined;
+  let resolveRun: (summary: LoadSummary) => void = () => {};
+  let rejectRun: (error: unknown) => void = () => {};
 
-  async function shoot(i: number, dueNs: number): Promise<void> {
-    const target = options.next(i);
-    const sentNs = Bun.nanoseconds();
-    let status = 0;
-    let bytesIn = 0;
-    let error: string | undefined;
-    try {
-      const res = await fetch(target.url, {
-        method: target.method,
-        headers: target.headers,
-        body: target.body,
-        keepalive: options.keepAlive ?? true,
-        signal: AbortSignal.timeout(Math.max(1, timeoutMs - (sentNs - dueNs) / 1e6)),
-      });
-      status = res.status;
-      const body = new Uint8Array(await res.arrayBuffer());
-      bytesIn = body.length;
-      if (status < 200 || status >= 400) error = `${status} ${res.statusText}`;
-      else if (status < 300 && target.verify && !target.verify(body)) error = VERIFY_ERROR;
-    } catch (e) {
-      error = e instanceof Error && e.name === "TimeoutError" ? "timeout" : String((e as Error).message ?? e);
+  function pump(): void {
+    timer = undefined;
+    immediate = undefined;
+    let fired = 0;
+    while (!sendingDone) {
+      const now = Bun.nanoseconds();
+      const { waitNs, stop } = pacer(now - startNs, seq);
+      if (stop) {
+        endSending("duration");
+        return;
+      }
+      if (rate === 0) {
+        // unpaced: keep maxInflight requests out; completions call pump again
+        if (inflight + queue.length - queueHead >= maxInflight) return;
+        if (++fired > maxInflight) {
+          // requests failing at once (a bad URL) must not starve the event loop
+          immediate = setImmediate(pump);
+          return;
+        }
+        fire(now);
+        continue;
+      }
+      if (waitNs <= 0) {
+        fire(now + waitNs);
+        continue;
+      }
+      if (waitNs >= TIMER_MARGIN_NS) {
+        timer = setTimeout(pump, Math.floor((waitNs - TIMER_MARGIN_NS) / 1e6) + 1); // wakes 1.6-2.6 ms early
+        return;
+      }
+      if (inflight === 0) {
+        blockUntil(now + waitNs); // nothing to read meanwhile, so blocking costs no latency
+        continue;
+      }
+      immediate = setImmediate(pump);
+      return;
     }
-    const endNs = Bun.nanoseconds();
-    options.onResult({
-      seq: i,
+  }
+
+  function blockUntil(dueNs: number): void {
+    const sleepNs = dueNs - Bun.nanoseconds() - SPIN_NS;
+    if (sleepNs > 0) Atomics.wait(waitCell, 0, 0, sleepNs / 1e6);
+    while (Bun.nanoseconds() < dueNs);
+  }
+
+  function fire(dueNs: number): void {
+    const shotSeq = seq++;
+    let target: Target;
+    try {
+      target = options.next(shotSeq);
+    } catch (error) {
+      seq--;
+      fail(error);
+      return;
+    }
+    let request = prepared.get(target);
+    if (request === undefined) {
+      try {
+        request = prepareRequest(target.method, target.url, { headers: target.headers, body: target.body, keepAlive });
+      } catch (error) {
+        request = error instanceof Error ? error : new Error(String(error));
+      }
+      prepared.set(target, request);
+    }
+    if (request instanceof Error) {
+      report(shotSeq, target, dueNs, 0, Bun.nanoseconds(), 0, 0, request.message);
+      return;
+    }
+    const shot: Shot = { seq: shotSeq, target, request, dueNs, deadlineNs: dueNs + timeoutNs };
+    if (inflight < maxInflight) send(shot);
+    else queue.push(shot);
+  }
+
+  function send(shot: Shot): void {
+    inflight++;
+    client.request(shot.request, (response) => onResponse(shot, response), shot.deadlineNs, !!shot.target.verify);
+  }
+
+  function onResponse(shot: Shot, response: Http1Response): void {
+    inflight--;
+    const { status } = response;
+    let error = response.error;
+    if (error === undefined) {
+      if (status < 200 || status >= 400) error = `${status} ${response.statusText}`.trimEnd();
+      else if (status < 300 && shot.target.verify && !verifies(shot.target.verify, response.body)) error = VERIFY_ERROR;
+    }
+    const sentNs = response.sentNs === 0 ? response.endNs : response.sentNs;
+    report(shot.seq, shot.target, shot.dueNs, sentNs, response.endNs, status, response.bytesIn, error);
+    const now = Bun.nanoseconds();
+    while (inflight < maxInflight && queueHead < queue.length) {
+      const next = takeQueued();
+      if (next.deadlineNs <= now) report(next.seq, next.target, next.dueNs, now, now, 0, 0, "timeout");
+      else send(next);
+    }
+    if (rate === 0 && !sendingDone && immediate === undefined) pump();
+    settleIfDone();
+  }
+
+  function verifies(verify: (body: Uint8Array) => boolean, body: Uint8Array | undefined): boolean {
+    try {
+      return verify(body ?? new Uint8Array(0));
+    } catch {
+      return false;
+    }
+  }
+
+  function takeQueued(): Shot {
+    const shot = queue[queueHead]!;
+    queueHead++;
+    if (queueHead > 1024 && queueHead * 2 > queue.length) {
+      queue = queue.slice(queueHead);
+      queueHead = 0;
+    }
+    return shot;
+  }
+
+  function expireQueued(): void {
+    const now = Bun.nanoseconds();
+    // deadlines grow with the due time, so expired ones sit at the head
+    while (queueHead < queue.length && queue[queueHead]!.deadlineNs <= now) {
+      const shot = takeQueued();
+      report(shot.seq, shot.target, shot.dueNs, now, now, 0, 0, "timeout");
+    }
+    settleIfDone();
+  }
+
+  function report(
+    shotSeq: number,
+    target: Target,
+    dueNs: number,
+    sentNs: number,
+    endNs: number,
+    status: number,
+    bytesIn: number,
+    error: string | undefined,
+  ): void {
+    const sent = sentNs === 0 ? endNs : sentNs;
+    const result: ShotResult = {
+      seq: shotSeq,
       target,
       due: epoch(dueNs),
-      sent: epoch(sentNs),
+      sent: epoch(sent),
       latencyNs: endNs - dueNs,
-      sendLagNs: sentNs - dueNs,
+      sendLagNs: sent - dueNs,
       status,
       bytesIn,
       bytesOut: target.body?.length ?? 0,
-      error,
-    });
+    };
+    if (error !== undefined) result.error = error;
+    try {
+      onResult(result);
+    } catch (e) {
+      fail(e);
+    }
   }
 
-  while (true) {
-    if (options.signal?.aborted) {
-      stoppedBy = "signal";
-      break;
-    }
-    const elapsed = Bun.nanoseconds() - startNs;
-    const { waitNs, stop } = pacer(elapsed, seq);
-    if (stop) break;
-    if (waitNs > 0 || inflight >= maxInflight) {
-      await Bun.sleep(Math.max(1, waitNs / 1e6));
-      continue;
-    }
-    inflight++;
-    const p = shoot(seq++, startNs + elapsed + waitNs).finally(() => {
-      inflight--;
-      pending.delete(p);
-    });
-    pending.add(p);
+  function fail(error: unknown): void {
+    failure ??= { error };
+    endSending(stoppedBy);
   }
-  await Promise.all(pending);
-  return { started: startEpoch, ended: epoch(Bun.nanoseconds()), requests: seq, stoppedBy };
+
+  function endSending(reason: LoadSummary["stoppedBy"]): void {
+    if (sendingDone) return;
+    sendingDone = true;
+    stoppedBy = reason;
+    if (timer !== undefined) clearTimeout(timer);
+    if (immediate !== undefined) clearImmediate(immediate);
+    if (endTimer !== undefined) clearTimeout(endTimer);
+    timer = immediate = endTimer = undefined;
+    settleIfDone();
+  }
+
+  function onAbort(): void {
+    endSending("signal");
+  }
+
+  function settleIfDone(): void {
+    if (settled || !sendingDone || inflight > 0 || queueHead < queue.length) return;
+    settled = true;
+    clearInterval(queueSweeper);
+    signal?.removeEventListener("abort", onAbort);
+    client.close();
+    if (failure !== undefined) rejectRun(failure.error);
+    else resolveRun({ started: startEpoch, ended: epoch(Bun.nanoseconds()), requests: seq, stoppedBy });
+  }
+
+  return new Promise<LoadSummary>((resolve, reject) => {
+    resolveRun = resolve;
+    rejectRun = reject;
+    if (signal?.aborted) {
+      endSending("signal");
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    queueSweeper = setInterval(expireQueued, QUEUE_SWEEP_MS);
+    // unpaced runs are driven by completions, so a timer has to end them
+    if (rate === 0 && durationMs > 0) endTimer = setTimeout(pump, durationMs);
+    pump();
+  });
 }
