@@ -1,0 +1,58 @@
+import { expect, test } from "bun:test";
+import { Histogram } from "../lib/histogram.ts";
+import type { ShotResult } from "../lib/loadgen.ts";
+import { progressLine, progressWanted, startProgress } from "../lib/progress.ts";
+
+function shot(status: number, latencyNs: number): ShotResult {
+  return {
+    seq: 0,
+    target: { method: "GET", url: "http://x/" },
+    due: 0,
+    sent: 0,
+    latencyNs,
+    sendLagNs: 0,
+    status,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
+}
+
+test("progressWanted() only on a terminal and when not quiet", () => {
+  expect(progressWanted(false, true)).toBe(true);
+  expect(progressWanted(true, true)).toBe(false);
+  expect(progressWanted(false, false)).toBe(false);
+});
+
+test("progressLine() shows elapsed/total, requests, success and the last second's p50/p99", () => {
+  const h = new Histogram();
+  for (let i = 1; i <= 100; i++) h.record(i * 1e6);
+  expect(progressLine(3_200, 10_000, 30, 27, h)).toBe(
+    "[3s/10s] 30 requests, 90.00% success, p50 50ms, p99 99ms (last second)",
+  );
+  expect(progressLine(0, 10_000, 0, 0, new Histogram())).toBe(
+    "[0s/10s] 0 requests, 0.00% success, p50 -, p99 - (last second)",
+  );
+});
+
+test("startProgress() rewrites one line in place and erases it on stop()", async () => {
+  const writes: string[] = [];
+  let wrote: () => void = () => {};
+  const first = new Promise<void>((resolve) => (wrote = resolve));
+  const p = startProgress({
+    durationMs: 10_000,
+    intervalMs: 20,
+    write: (text) => {
+      writes.push(text);
+      wrote();
+    },
+  });
+  p.add(shot(200, 2e6));
+  p.add(shot(500, 4e6));
+  await first;
+  p.stop();
+  p.stop();
+  expect(writes[0]).toMatch(/^\r\x1b\[K\[0s\/10s\] 2 requests, 50\.00% success, p50 2ms, p99 4ms/);
+  expect(writes[writes.length - 1]).toBe("\r\x1b[K");
+  expect(writes.filter((w) => w === "\r\x1b[K").length).toBe(1);
+  expect(writes.every((w) => !w.includes("\n"))).toBe(true);
+});
