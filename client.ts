@@ -1,0 +1,36 @@
+/**
+ * The load tester: uploads random blobs to the CAS server, attacks the cache (or any `--url`) at a fixed
+ * open-loop rate, and prints a vegeta-compatible report. Ctrl-C stops the attack and still reports.
+ */
+import { ConfigError, loadConfig } from "./lib/config.ts";
+import { runAttack } from "./lib/attack.ts";
+import { CLIENT_FLAGS, CLIENT_INFO, checkClientConfig } from "./lib/client-flags.ts";
+import { createLogger } from "./lib/log.ts";
+
+async function main(): Promise<void> {
+  const { config, positionals } = loadConfig(CLIENT_INFO, CLIENT_FLAGS);
+  try {
+    if (positionals.length > 0) throw new ConfigError(`unexpected argument "${positionals[0]}" (see --help)`);
+    checkClientConfig(config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`client: ${err.message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.logLevel, base: { program: "client" } });
+
+  // First Ctrl-C (or SIGTERM) ends the attack and lets the report print; a second one exits at once.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    logger.info("stopping", { signal });
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const code = await runAttack(config, { logger, signal: stop.signal });
+  process.exit(code);
+}
+
+if (import.meta.main) await main();
