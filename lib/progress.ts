@@ -67,7 +67,7 @@ export function progressLine(
   // Three significant digits: a live line is for eyes, and the histogram's bucket midpoints add noise digits.
   const lat = (q: number) => (recent.count === 0 ? "-" : goDuration(Number(recent.quantile(q).toPrecision(3))));
   return (
-    `[${secs(elapsedMs)}/${secs(totalMs)}] ${requests} requests, ${share.toFixed(2)}% success, ` +
+    `[${secs(elapsedMs)}${totalMs > 0 ? `/${secs(totalMs)}` : ""}] ${requests} requests, ${share.toFixed(2)}% success, ` +
     `p50 ${lat(0.5)}, p99 ${lat(0.99)} (last second)`
   );
 }

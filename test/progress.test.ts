@@ -32,6 +32,10 @@ test("progressLine() shows elapsed/total, requests, success and the last second'
   expect(progressLine(0, 10_000, 0, 0, new Histogram())).toBe(
     "[0s/10s] 0 requests, 0.00% success, p50 -, p99 - (last second)",
   );
+  // --duration 0 runs until Ctrl-C: no total to show
+  expect(progressLine(61_000, 0, 5, 5, new Histogram())).toBe(
+    "[1m1s] 5 requests, 100.00% success, p50 -, p99 - (last second)",
+  );
 });
 
 test("startProgress() rewrites one line in place and erases it on stop()", async () => {
