@@ -1,0 +1,253 @@
+/**
+ * The cache's HTTP side: `GET`/`HEAD /cas/<hash>` served from the Group (a hit is answered synchronously with
+ * headers built once per blob), the peer route `/_peer/cas/<hash>`, `/stats`, `/healthz`, `/readyz` and
+ * `/metrics`; and {@linkcode startCache}, which wires the Group, peers, origin and metrics into a Bun server.
+ */
+import type { Server } from "bun";
+import { Group, type GetOptions } from "./cache-group.ts";
+import { registerCacheMetrics } from "./cache-metrics.ts";
+import { startStatsLog, statsReport } from "./group-stats.ts";
+import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "./http-error.ts";
+import { type BlobKey, parseKey } from "./key.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics, type HttpMetrics, metricsResponse } from "./metrics.ts";
+import { createPeers, type Peers } from "./peers.ts";
+import { fetchBlob, type FetchedBlob } from "./upstream.ts";
+
+/** The cache program's settings, one per flag of cache.ts. */
+export interface CacheConfig {
+  host: string;
+  port: number;
+  /** Base URL of the CAS origin. */
+  origin: string;
+  /** This process's base URL as its peers know it; empty: worked out. */
+  self: string;
+  peers: string[];
+  /** DNS name (optionally `:port`) whose addresses are the peers; empty: none. */
+  peersDns: string;
+  peersRefresh: number;
+  replicas: number;
+  cacheBytes: number;
+  /** 0: the default, a sixteenth of cacheBytes. */
+  maxItemBytes: number;
+  upstreamTimeout: number;
+  statsInterval: number;
+  /** Honour `Cache-Control: no-cache` from clients. */
+  bypass: boolean;
+  accessLog: boolean;
+}
+
+/** What the handler needs; built by {@linkcode startCache}, or by hand in tests. */
+export interface CacheHandlerOptions {
+  group: Group<FetchedBlob>;
+  /** For /stats and /readyz. */
+  peers: Pick<Peers, "self" | "list">;
+  metrics: HttpMetrics;
+  logger: Logger;
+  bypass: boolean;
+  accessLog: boolean;
+}
+
+const CAS = "/cas/";
+const PEER_CAS = "/_peer/cas/";
+const ROUTE_CAS = "/cas/:hash";
+const ROUTE_PEER = "/_peer/cas/:hash";
+const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** The cache's fetch handler. Hits return a Response synchronously; everything else returns a Promise. */
+export function createCacheHandler(options: CacheHandlerOptions): (req: Request) => Response | Promise<Response> {
+  const { group, metrics, logger, bypass, accessLog } = options;
+
+  function blobResponse(value: FetchedBlob, hit: boolean, head: boolean): Response {
+    if (value.kind === "held") return new Response(value.body, { headers: hit ? value.hitHeaders : value.missHeaders });
+    if (!head) return value.response;
+    void value.response.body?.cancel().catch(() => {});
+    return new Response(null, { headers: value.response.headers });
+  }
+
+  function finish(req: Request, route: string, started: number, res: Response): Response {
+    metrics.observe(req.method, route, res.status, (performance.now() - started) / 1000);
+    if (accessLog) {
+      logger.info("request", {
+        method: req.method,
+        url: req.url,
+        status: res.status,
+        cache: res.headers.get("x-cache") ?? undefined,
+        ms: Math.round((performance.now() - started) * 1000) / 1000,
+      });
+    }
+    return res;
+  }
+
+  async function miss(req: Request, route: string, started: number, key: string, get: GetOptions): Promise<Response> {
+    let res: Response;
+    try {
+      const { value, hit } =
+        get.fromPeer || get.fresh ? await group.get(key, get) : await group.loadAfterMiss(key, get);
+      res = blobResponse(value, hit, req.method === "HEAD");
+    } catch (err) {
+      if (!(err instanceof HttpError)) logger.error("load failed", { key, err });
+      else if (err.status >= 500)
+        logger.warn("load failed", { key, status: err.status, error: err.code, message: err.message });
+      res = toErrorResponse(err);
+    }
+    return finish(req, route, started, res);
+  }
+
+  function cas(req: Request, started: number, raw: string, fromPeer: boolean): Response | Promise<Response> {
+    const route = fromPeer ? ROUTE_PEER : ROUTE_CAS;
+    const method = req.method;
+    if (method !== "GET" && method !== "HEAD") return finish(req, route, started, methodNotAllowed(["GET", "HEAD"]));
+    const key = LOWER_HEX_KEY.test(raw) ? raw : parseKey(raw)?.hex;
+    if (key === undefined) {
+      return finish(
+        req,
+        route,
+        started,
+        errorResponse(400, "bad_key", "expected a hex SHA-1 (40) or SHA-256 (64) digest"),
+      );
+    }
+    const fresh = bypass && isNoCache(req);
+    if (fromPeer || fresh) return miss(req, route, started, key, { fromPeer, fresh });
+    const value = group.lookup(key);
+    if (value !== undefined) return finish(req, route, started, blobResponse(value, true, method === "HEAD"));
+    return miss(req, route, started, key, {});
+  }
+
+  return function handle(req: Request): Response | Promise<Response> {
+    const started = performance.now();
+    const url = req.url;
+    // req.url is absolute; find the path without building a URL object on the hit path.
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const query = url.indexOf("?", pathStart);
+    const pathEnd = query === -1 ? url.length : query;
+    if (url.startsWith(CAS, pathStart)) return cas(req, started, url.slice(pathStart + CAS.length, pathEnd), false);
+    if (url.startsWith(PEER_CAS, pathStart)) {
+      return cas(req, started, url.slice(pathStart + PEER_CAS.length, pathEnd), true);
+    }
+    const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
+    switch (path) {
+      case "/stats":
+        return finish(
+          req,
+          path,
+          started,
+          Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
+        );
+      case "/healthz":
+        return finish(req, path, started, Response.json({ status: "ok" }));
+      case "/readyz":
+        return finish(req, path, started, Response.json({ status: "ready", peers: options.peers.list().length }));
+      case "/metrics":
+        return metricsResponse(metrics.registry).then((res) => finish(req, path, started, res));
+      default:
+        return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
+    }
+  };
+}
+
+function isNoCache(req: Request): boolean {
+  const value = req.headers.get("cache-control");
+  return value !== null && /(?:^|[\s,])no-cache(?:$|[\s,=])/i.test(value);
+}
+
+/** A running cache: its server, bound URL and a stop function that also ends its timers. */
+export interface RunningCache {
+  server: Server<undefined>;
+  url: string;
+  port: number;
+  group: Group<FetchedBlob>;
+  peers: Peers;
+  /** Stops timers (peers refresh, stats log); the server is stopped by the caller (see lib/shutdown.ts). */
+  cleanup(): void;
+}
+
+/** Starts the cache on `config.host:config.port`. */
+export function startCache(config: CacheConfig, logger: Logger): RunningCache {
+  const metrics = createMetrics();
+  const maxItemBytes = config.maxItemBytes > 0 ? config.maxItemBytes : Math.floor(config.cacheBytes / 16);
+  // Holds the peers once the port is known; the Group only consults it on a miss.
+  let peers: Peers | undefined;
+  let cacheMetrics: ReturnType<typeof registerCacheMetrics> | undefined;
+  const upstream = (up: "origin" | "peer", headers?: Record<string, string>) => ({
+    upstream: up,
+    timeoutMs: config.upstreamTimeout,
+    maxItemBytes,
+    headers,
+    observe: (u: "origin" | "peer", seconds: number) => cacheMetrics?.observeUpstream(u, seconds),
+    onStreamMismatch: (key: BlobKey) => logger.warn("streamed blob failed verification", { key: key.hex, from: up }),
+  });
+  // Keys reach the Group only after parseKey accepted them.
+  const blobKey = (key: string): BlobKey => parseKey(key)!;
+
+  const group = new Group<FetchedBlob>({
+    cacheBytes: config.cacheBytes,
+    sizeOf: (v) => (v.kind === "held" ? v.body.byteLength : 0),
+    cacheable: (v) => v.kind === "held",
+    load: (key) => fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin")),
+    pickPeer: (key) => peers?.pick(key),
+    fetchFromPeer: (peer, key, { fresh }) =>
+      fetchBlob(
+        `${peer}/_peer/cas/${key}`,
+        blobKey(key),
+        upstream("peer", fresh ? { "cache-control": "no-cache" } : undefined),
+      ),
+    isFinal: (err) => err instanceof HttpError && err.status === 404,
+    onPeerError: (peer, key, err) =>
+      logger.warn("peer fetch failed; loading from the origin", {
+        peer,
+        key,
+        err: err instanceof HttpError ? err.message : err,
+      }),
+  });
+  cacheMetrics = registerCacheMetrics(metrics.registry, group);
+
+  const peerView = {
+    get self() {
+      return peers?.self ?? "";
+    },
+    list: () => peers?.list() ?? [],
+  };
+  const handler = createCacheHandler({
+    group,
+    peers: peerView,
+    metrics,
+    logger,
+    bypass: config.bypass,
+    accessLog: config.accessLog,
+  });
+  const server = Bun.serve({
+    hostname: config.host,
+    port: config.port,
+    // A miss may wait for the origin up to --upstream-timeout; Bun would otherwise close it after 10 s idle.
+    idleTimeout: Math.min(255, Math.max(10, Math.ceil(config.upstreamTimeout / 1000) + 5)),
+    fetch: handler,
+    error(err) {
+      logger.error("request failed", { err });
+      return toErrorResponse(err);
+    },
+  });
+  const port = server.port ?? config.port;
+  peers = createPeers({
+    self: config.self,
+    port,
+    peers: config.peers,
+    dns: config.peersDns,
+    refreshMs: config.peersRefresh,
+    replicas: config.replicas,
+    logger,
+  });
+  const stopStats = startStatsLog(group, logger, config.statsInterval);
+  const shownHost = config.host === "0.0.0.0" ? "localhost" : config.host;
+  return {
+    server,
+    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
+    port,
+    group,
+    peers,
+    cleanup() {
+      stopStats();
+      peers?.stop();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Fetches one blob from the origin or from a peer within a deadline and verifies it against its key before
+ * anything is cached or served. Blobs up to `maxItemBytes` are read whole; larger ones come back as a stream
+ * that is hashed on the way through and broken off (connection reset) if the digest does not match.
+ */
+import { HttpError } from "./http-error.ts";
+import { type BlobKey, hasherFor, matchesKey } from "./key.ts";
+
+/** Where a blob came from, also the `upstream` label of `cas_cache_upstream_duration_seconds`. */
+export type Upstream = "origin" | "peer";
+
+/** A verified blob held in memory, with the response headers for both cache outcomes built once. */
+export interface HeldBlob {
+  kind: "held";
+  body: Uint8Array;
+  /** Origin headers plus `X-Cache: HIT`; shared by every hit, never mutated. */
+  hitHeaders: Record<string, string>;
+  /** Origin headers plus `X-Cache: MISS`. */
+  missHeaders: Record<string, string>;
+}
+
+/** A blob larger than `maxItemBytes`: a response whose body verifies itself while it streams. Readable once. */
+export interface StreamedBlob {
+  kind: "streamed";
+  response: Response;
+}
+
+export type FetchedBlob = HeldBlob | StreamedBlob;
+
+export interface FetchBlobOptions {
+  /** Which upstream this is, for error messages and the duration histogram. */
+  upstream: Upstream;
+  /** Deadline for the answer and, for held blobs, the whole body; for streamed blobs, the gap between chunks. */
+  timeoutMs: number;
+  /** Blobs above this many bytes stream through instead of being held. */
+  maxItemBytes: number;
+  /** Extra request headers (e.g. `Cache-Control: no-cache` towards a peer). */
+  headers?: Record<string, string>;
+  /** Called once per attempt with its duration in seconds (to the full body, or to the headers for streams). */
+  observe?: (upstream: Upstream, seconds: number) => void;
+  /** Called when a streamed body turns out not to match its key (the stream is then broken off). */
+  onStreamMismatch?: (key: BlobKey, upstream: Upstream) => void;
+}
+
+/** Headers of a blob response that the cache passes on from its upstream (anything else is dropped). */
+const PASSED_HEADERS = ["content-type", "etag", "cache-control", "last-modified"] as const;
+
+/**
+ * GETs `url` and returns the verified blob. Throws {@linkcode HttpError}: 404 `not_found` (the origin's
+ * answer, passed through), 502 `bad_upstream_digest`, 502 `bad_upstream_status`, 502 `upstream_unavailable`,
+ * 504 `upstream_timeout`.
+ */
+export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOptions): Promise<FetchedBlob> {
+  const { upstream, timeoutMs } = options;
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const started = performance.now();
+  const observe = () => options.observe?.(upstream, (performance.now() - started) / 1000);
+  const fail = (err: unknown): HttpError => {
+    clearTimeout(timer);
+    observe();
+    if (err instanceof HttpError) return err;
+    if (timedOut)
+      return new HttpError(504, "upstream_timeout", `the ${upstream} did not answer within ${timeoutMs} ms`);
+    const reason = err instanceof Error ? err.message : String(err);
+    return new HttpError(502, "upstream_unavailable", `the ${upstream} could not be reached: ${reason}`);
+  };
+
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: controller.signal, headers: options.headers });
+  } catch (err) {
+    throw fail(err);
+  }
+  if (res.status !== 200) {
+    void res.body?.cancel().catch(() => {});
+    if (res.status === 404) throw fail(new HttpError(404, "not_found", `no blob ${key.hex} at the ${upstream}`));
+    throw fail(new HttpError(502, "bad_upstream_status", `the ${upstream} answered ${res.status}`));
+  }
+  const headers = passedHeaders(res.headers, key);
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (!(declared <= options.maxItemBytes) && res.body !== null) {
+    // Too large (or of unknown size) to hold: the deadline now guards each chunk instead of the whole body.
+    clearTimeout(timer);
+    observe();
+    const body = verifyingStream(res.body, key, {
+      onChunkStart: () => {
+        timer = setTimeout(() => controller.abort(), timeoutMs);
+      },
+      onChunkEnd: () => clearTimeout(timer),
+      onMismatch: () => options.onStreamMismatch?.(key, upstream),
+    });
+    return { kind: "streamed", response: new Response(body, { headers: { ...headers, "x-cache": "MISS" } }) };
+  }
+  let body: Uint8Array;
+  try {
+    body = await res.bytes();
+  } catch (err) {
+    throw fail(err);
+  }
+  clearTimeout(timer);
+  observe();
+  if (!matchesKey(key, body)) {
+    throw new HttpError(
+      502,
+      "bad_upstream_digest",
+      `the ${upstream} sent ${body.byteLength} bytes that do not hash to ${key.hex}`,
+    );
+  }
+  return heldBlob(body, headers);
+}
+
+/** Builds a held blob with its two header sets; exported for tests and for values that arrive by other means. */
+export function heldBlob(body: Uint8Array, headers: Record<string, string>): HeldBlob {
+  return {
+    kind: "held",
+    body,
+    hitHeaders: { ...headers, "x-cache": "HIT" },
+    missHeaders: { ...headers, "x-cache": "MISS" },
+  };
+}
+
+function passedHeaders(from: Headers, key: BlobKey): Record<string, string> {
+  const out: Record<string, string> = {
+    "content-type": "application/octet-stream",
+    etag: `"${key.hex}"`,
+    "cache-control": "public, max-age=31536000, immutable",
+  };
+  for (const name of PASSED_HEADERS) {
+    const value = from.get(name);
+    if (value !== null) out[name] = value;
+  }
+  return out;
+}
+
+interface VerifyHooks {
+  onChunkStart: () => void;
+  onChunkEnd: () => void;
+  onMismatch: () => void;
+}
+
+/**
+ * Passes `source` through while hashing it. The latest chunk is held back until the next one arrives, so a
+ * client never receives the whole of a blob that fails verification: on a mismatch the stream errors and the
+ * connection is reset. (Erroring with `undefined` keeps Bun from printing a stack for it.)
+ */
+function verifyingStream(source: ReadableStream<Uint8Array>, key: BlobKey, hooks: VerifyHooks): ReadableStream {
+  const hasher = hasherFor(key.algorithm);
+  const reader = source.getReader();
+  let pending: Uint8Array | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        hooks.onChunkStart();
+        try {
+          chunk = await reader.read();
+        } catch {
+          hooks.onChunkEnd();
+          controller.error(undefined);
+          return;
+        }
+        hooks.onChunkEnd();
+        if (chunk.done) {
+          if (hasher.digest("hex") !== key.hex) {
+            hooks.onMismatch();
+            controller.error(undefined);
+            return;
+          }
+          if (pending !== undefined) controller.enqueue(pending);
+          controller.close();
+          return;
+        }
+        hasher.update(chunk.value);
+        if (pending !== undefined) controller.enqueue(pending);
+        pending = chunk.value;
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
