@@ -148,24 +148,40 @@ interface Connection {
   /** Part of a head or line split across reads. */
   pending: Buffer | undefined;
   closeAfter: boolean;
+  /** close() was called while it was busy or connecting: close it once nobody waits for it. */
+  retired: boolean;
   /** Rest of a request the socket did not take at once. */
   unwritten: Uint8Array | undefined;
   error: Error | undefined;
 }
 
 interface Pool {
+  hostname: string;
+  port: number;
+  tls: boolean;
   idle: Connection[];
   /** Open or opening connections. */
   size: number;
+  connecting: number;
+  /** Requests waiting for a connection, oldest first. */
+  waiting: Exchange[];
 }
 
 /**
- * Pools keep-alive connections per origin and sends each request on an idle one or a new one; the caller bounds
- * concurrency (every request gets a connection at once). Calls `done` exactly once per request.
+ * Most connects in progress per origin. A burst of requests then waits for the first connection to free up or
+ * open, instead of each paying for its own handshake in a storm of connects.
+ */
+const MAX_CONNECTING = 8;
+
+/**
+ * Pools keep-alive connections per origin. A request goes out at once on an idle connection, or else waits for
+ * the first connection that frees up or opens (one new connect per waiting request, at most 8 at a time). The
+ * caller bounds concurrency, and so the number of connections. Calls `done` exactly once per request.
  */
 export class Http1Client {
   #pools = new Map<string, Pool>();
   #busy = new Set<Connection>();
+  #waiting = 0;
   #keepAlive: boolean;
   #tls: { rejectUnauthorized: boolean } | true;
   #resolutionMs: number;
@@ -198,9 +214,9 @@ export class Http1Client {
     return n;
   }
 
-  /** Requests in progress. */
+  /** Requests in progress, on a connection or waiting for one. */
   get inFlight(): number {
-    return this.#busy.size;
+    return this.#busy.size + this.#waiting;
   }
 
   /**
@@ -224,28 +240,46 @@ export class Http1Client {
     });
   }
 
-  /** Closes idle connections now and busy ones after their response; new requests still work afterwards. */
+  /** Closes idle connections now and the others once done; new requests still work afterwards. */
   close(): void {
     for (const pool of this.#pools.values()) {
       for (const conn of pool.idle.splice(0)) this.#destroy(conn);
     }
-    for (const conn of this.#busy) conn.closeAfter = true;
+    for (const conn of this.#all) conn.retired = true;
   }
+
+  /** Every connection not yet closed, so close() can reach the connecting ones. */
+  #all = new Set<Connection>();
 
   #dispatch(exchange: Exchange): void {
     const request = exchange.request;
     let pool = this.#pools.get(request.origin);
     if (pool === undefined) {
-      pool = { idle: [], size: 0 };
+      pool = {
+        hostname: request.hostname,
+        port: request.port,
+        tls: request.tls,
+        idle: [],
+        size: 0,
+        connecting: 0,
+        waiting: [],
+      };
       this.#pools.set(request.origin, pool);
     }
     const conn = pool.idle.pop();
     if (conn !== undefined) {
-      this.#start(conn, exchange);
-      this.#write(conn, request.bytes);
+      this.#assign(conn, exchange);
       return;
     }
-    const fresh: Connection = {
+    pool.waiting.push(exchange);
+    this.#waiting++;
+    this.#watch();
+    this.#connectIfNeeded(pool);
+  }
+
+  #connectIfNeeded(pool: Pool): void {
+    if (pool.connecting >= MAX_CONNECTING || pool.connecting >= pool.waiting.length) return;
+    const conn: Connection = {
       pool,
       socket: undefined,
       exchange: undefined,
@@ -255,37 +289,53 @@ export class Http1Client {
       remaining: 0,
       pending: undefined,
       closeAfter: !this.#keepAlive,
+      retired: false,
       unwritten: undefined,
       error: undefined,
     };
     pool.size++;
-    this.#start(fresh, exchange);
-    exchange.sentNs = Bun.nanoseconds(); // a refused connect still counts as sent when it was attempted
+    pool.connecting++;
+    this.#all.add(conn);
     Bun.connect<Connection>({
-      hostname: request.hostname,
-      port: request.port,
-      tls: request.tls ? this.#tls : undefined,
-      data: fresh,
+      hostname: pool.hostname,
+      port: pool.port,
+      tls: pool.tls ? this.#tls : undefined,
+      data: conn,
       socket: this.#handlers,
     }).catch(() => {}); // connectError reports it
   }
 
-  #start(conn: Connection, exchange: Exchange): void {
+  /** Puts `exchange` on the open connection `conn` and writes it. */
+  #assign(conn: Connection, exchange: Exchange): void {
     conn.exchange = exchange;
     conn.phase = Phase.Head;
     this.#busy.add(conn);
+    this.#watch();
+    this.#write(conn, exchange.request.bytes);
+  }
+
+  /** Keeps the deadline sweep running while anything is in flight. */
+  #watch(): void {
     if (this.#sweeper === undefined) this.#sweeper = setInterval(() => this.#sweep(), this.#resolutionMs);
   }
 
   #onOpen(socket: Socket<Connection>): void {
     const conn = socket.data;
     conn.socket = socket;
-    if (conn.exchange === undefined) {
-      // the request timed out while connecting
-      this.#destroy(conn);
-      return;
-    }
-    this.#write(conn, conn.exchange.request.bytes);
+    conn.pool.connecting--;
+    this.#release(conn);
+    this.#connectIfNeeded(conn.pool);
+  }
+
+  /** `conn` is open and free: serve the oldest waiting request, or wait idle (or close, once retired). */
+  #release(conn: Connection): void {
+    const pool = conn.pool;
+    const next = pool.waiting.shift();
+    if (next !== undefined) {
+      this.#waiting--;
+      this.#assign(conn, next);
+    } else if (conn.retired) this.#destroy(conn);
+    else pool.idle.push(conn);
   }
 
   #write(conn: Connection, bytes: Uint8Array): void {
@@ -472,7 +522,7 @@ export class Http1Client {
     if (leftover || conn.closeAfter || conn.closed) this.#destroy(conn);
     else {
       conn.reused = true;
-      conn.pool.idle.push(conn);
+      this.#release(conn);
     }
     this.#finish(exchange, undefined);
   }
@@ -496,7 +546,7 @@ export class Http1Client {
       endNs: Bun.nanoseconds(),
     };
     if (exchange.collect && error === undefined) response.body = concat(exchange.chunks, exchange.bytesIn);
-    if (this.#busy.size === 0 && this.#sweeper !== undefined) {
+    if (this.#busy.size === 0 && this.#waiting === 0 && this.#sweeper !== undefined) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
     }
@@ -513,9 +563,23 @@ export class Http1Client {
   #onClose(conn: Connection, error: Error | undefined): void {
     if (conn.closed) return;
     conn.closed = true;
-    conn.pool.size--;
-    const idleAt = conn.pool.idle.indexOf(conn);
-    if (idleAt !== -1) conn.pool.idle.splice(idleAt, 1);
+    this.#all.delete(conn);
+    const pool = conn.pool;
+    pool.size--;
+    if (conn.socket === undefined) {
+      // the connect failed: the oldest waiting request gets the error, the others another try
+      pool.connecting--;
+      const first = pool.waiting.shift();
+      if (first !== undefined) {
+        this.#waiting--;
+        this.#finish(first, socketError(error ?? conn.error, false));
+      }
+      this.#connectIfNeeded(pool);
+      return;
+    }
+    const idleAt = pool.idle.indexOf(conn);
+    if (idleAt !== -1) pool.idle.splice(idleAt, 1);
+    this.#connectIfNeeded(pool); // requests may be waiting for a connection this one would have freed
     const exchange = conn.exchange;
     if (exchange === undefined) return;
     conn.exchange = undefined;
@@ -535,22 +599,20 @@ export class Http1Client {
 
   #destroy(conn: Connection): void {
     if (conn.socket !== undefined && !conn.closed) conn.socket.terminate();
-    // terminate() calls close synchronously in Bun; this covers a connection still connecting
-    if (conn.socket === undefined && !conn.closed) conn.closeAfter = true;
   }
 
   #sweep(): void {
     const now = Bun.nanoseconds();
     for (const conn of this.#busy) {
-      if (conn.exchange !== undefined && conn.exchange.deadlineNs <= now) {
-        if (conn.socket === undefined) {
-          // still connecting: give up on the request now, close the socket when it opens
-          const exchange = conn.exchange;
-          conn.exchange = undefined;
-          this.#busy.delete(conn);
-          this.#finish(exchange, "timeout");
-        } else this.#fail(conn, "timeout");
-      }
+      if (conn.exchange !== undefined && conn.exchange.deadlineNs <= now) this.#fail(conn, "timeout");
+    }
+    if (this.#waiting === 0) return;
+    for (const pool of this.#pools.values()) {
+      if (!pool.waiting.some((e) => e.deadlineNs <= now)) continue;
+      const expired = pool.waiting.filter((e) => e.deadlineNs <= now);
+      pool.waiting = pool.waiting.filter((e) => e.deadlineNs > now);
+      this.#waiting -= expired.length;
+      for (const exchange of expired) this.#finish(exchange, "timeout");
     }
   }
 }

@@ -262,6 +262,28 @@ describe("Http1Client.request()", () => {
     expect(client.inFlight).toBe(0);
   });
 
+  test("serves a burst of concurrent requests, with or without keep-alive", async () => {
+    const { url, ports } = serve(() => new Response("ok"));
+    for (const keepAlive of [true, false]) {
+      const client = new Http1Client({ keepAlive });
+      const all = await Promise.all(Array.from({ length: 40 }, () => send(client, "GET", url, { keepAlive })));
+      expect(all.every((r) => r.status === 200)).toBe(true);
+      expect(client.inFlight).toBe(0);
+      client.close();
+    }
+    expect(new Set(ports).size).toBeGreaterThanOrEqual(40); // at least one connection per request without keep-alive
+  });
+
+  test("fails every request of a burst to a closed port", async () => {
+    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = listener.port;
+    listener.stop(true);
+    const client = new Http1Client();
+    const all = await Promise.all(Array.from({ length: 20 }, () => send(client, "GET", `http://127.0.0.1:${port}/`)));
+    expect(all.map((r) => r.error)).toEqual(Array(20).fill("connection refused"));
+    expect([client.connections, client.inFlight]).toEqual([0, 0]);
+  });
+
   test("reports a server that closes without answering as EOF, and mid-response as unexpected EOF", async () => {
     const silent = rawServer((socket) => socket.end());
     const partial = rawServer((socket) => {

@@ -37,7 +37,7 @@ function countingServer(delayMs = 0) {
 async function freezingServer(freezeMs: number): Promise<string> {
   const code = `
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch(req) {
-      if (new URL(req.url).pathname === "/freeze") { const end = Date.now() + ${freezeMs}; while (Date.now() < end); }
+      if (new URL(req.url).pathname === "/freeze") { const end = performance.now() + ${freezeMs}; while (performance.now() < end); }
       return new Response("ok");
     }});
     console.log(server.port);`;
