@@ -339,7 +339,10 @@ describe("k8s/ wiring", () => {
     );
     expect(routes.sort()).toEqual(["/cas/ Prefix -> cas-cache", "/cas/ Prefix -> cas-server"]);
     const snippet: string = ing.metadata.annotations["nginx.ingress.kubernetes.io/configuration-snippet"];
-    expect(snippet.replace(/\s+/g, " ").trim()).toBe("limit_except GET { deny all; }");
+    const directives = snippet.replace(/\s+/g, " ").trim();
+    expect(directives).toContain("limit_except GET { deny all; }");
+    // Public clients cannot force misses with Cache-Control: no-cache.
+    expect(directives).toContain('proxy_set_header Cache-Control "";');
     for (const r of ing.spec.rules) {
       for (const p of r.http.paths) {
         const svc = named("Service", p.backend.service.name)!;
