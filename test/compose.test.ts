@@ -59,7 +59,7 @@ describe("compose.yaml", () => {
     const s = services.server!;
     const mount = (s.volumes as string[]).find((v) => v.endsWith(`:${env("server").CAS_DATA_DIR}`));
     expect(mount).toBeDefined();
-    expect(Object.keys(compose.volumes)).toContain(mount!.split(":")[0]);
+    expect(Object.keys(compose.volumes)).toContain(mount!.split(":")[0]!);
     expect(s.ports).toContain(`${env("server").CAS_SERVER_PORT}:${env("server").CAS_SERVER_PORT}`);
   });
 
