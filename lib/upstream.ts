@@ -154,30 +154,38 @@ function verifyingStream(source: ReadableStream<Uint8Array>, key: BlobKey, hooks
   let pending: Uint8Array | undefined;
   return new ReadableStream<Uint8Array>(
     {
+      // pull must enqueue, close or error before it returns, or the stream is never pulled again: so it reads
+      // on past the first chunk, which is only held back.
       async pull(controller) {
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
-        hooks.onChunkStart();
-        try {
-          chunk = await reader.read();
-        } catch {
-          hooks.onChunkEnd();
-          controller.error(undefined);
-          return;
-        }
-        hooks.onChunkEnd();
-        if (chunk.done) {
-          if (hasher.digest("hex") !== key.hex) {
-            hooks.onMismatch();
+        for (;;) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          hooks.onChunkStart();
+          try {
+            chunk = await reader.read();
+          } catch {
+            hooks.onChunkEnd();
             controller.error(undefined);
             return;
           }
-          if (pending !== undefined) controller.enqueue(pending);
-          controller.close();
-          return;
+          hooks.onChunkEnd();
+          if (chunk.done) {
+            if (hasher.digest("hex") !== key.hex) {
+              hooks.onMismatch();
+              controller.error(undefined);
+              return;
+            }
+            if (pending !== undefined) controller.enqueue(pending);
+            controller.close();
+            return;
+          }
+          hasher.update(chunk.value);
+          const previous = pending;
+          pending = chunk.value;
+          if (previous !== undefined) {
+            controller.enqueue(previous);
+            return;
+          }
         }
-        hasher.update(chunk.value);
-        if (pending !== undefined) controller.enqueue(pending);
-        pending = chunk.value;
       },
       cancel(reason) {
         return reader.cancel(reason);

@@ -1,0 +1,246 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { ProgramProcess } from "../lib/program-process.ts";
+import {
+  cacheStats,
+  freePort,
+  type Origin,
+  originGets,
+  putBlob,
+  randomBytes,
+  sha256,
+  startCacheProcess,
+  startOrigin,
+} from "./support/cache-fixtures.ts";
+
+let origin: Origin;
+let cache: ProgramProcess;
+const started: ProgramProcess[] = [];
+const standIns: Array<{ stop(force?: boolean): unknown }> = [];
+
+async function startCache(originUrl: string, args: string[] = []): Promise<ProgramProcess> {
+  const proc = await startCacheProcess(originUrl, args);
+  started.push(proc);
+  return proc;
+}
+
+beforeAll(async () => {
+  origin = await startOrigin();
+  cache = await startCache(origin.url, ["--cache-bytes", "8MiB", "--max-item-bytes", "100KB"]);
+});
+
+afterAll(async () => {
+  await Promise.all(started.map((p) => p.stop("SIGKILL")));
+  for (const s of standIns) s.stop(true);
+  await origin.close();
+});
+
+describe("cache.ts against a real origin", () => {
+  test("GET misses once, then hits, with the origin's headers", async () => {
+    const data = randomBytes(25_000);
+    const key = await putBlob(origin.url, data);
+    const before = await originGets(origin.url);
+    const first = await fetch(`${cache.url}/cas/${key}`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-cache")).toBe("MISS");
+    expect(new Uint8Array(await first.arrayBuffer())).toEqual(data);
+    const second = await fetch(`${cache.url}/cas/${key}`);
+    expect(second.headers.get("x-cache")).toBe("HIT");
+    expect(second.headers.get("etag")).toBe(`"${key}"`);
+    expect(second.headers.get("content-length")).toBe("25000");
+    expect(second.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(second.headers.get("content-type")).toBe("application/octet-stream");
+    expect(sha256(new Uint8Array(await second.arrayBuffer()))).toBe(key);
+    // Upper-case keys are the same blob.
+    expect((await fetch(`${cache.url}/cas/${key.toUpperCase()}`)).headers.get("x-cache")).toBe("HIT");
+    expect(await originGets(origin.url)).toBe(before + 1);
+  });
+
+  test("HEAD answers with the headers and no body, on a miss and on a hit", async () => {
+    const key = await putBlob(origin.url, randomBytes(1234));
+    for (const expected of ["MISS", "HIT"]) {
+      const res = await fetch(`${cache.url}/cas/${key}`, { method: "HEAD" });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-cache")).toBe(expected);
+      expect(res.headers.get("content-length")).toBe("1234");
+      expect((await res.arrayBuffer()).byteLength).toBe(0);
+    }
+  });
+
+  test("the origin's 404 passes through and is not cached", async () => {
+    const key = sha256(randomBytes(16));
+    const before = await originGets(origin.url);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${cache.url}/cas/${key}`);
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: string }).error).toBe("not_found");
+    }
+    expect(await originGets(origin.url)).toBe(before + 2);
+  });
+
+  test("Cache-Control: no-cache forces a load from the origin", async () => {
+    const key = await putBlob(origin.url, randomBytes(500));
+    await fetch(`${cache.url}/cas/${key}`);
+    const before = await originGets(origin.url);
+    const res = await fetch(`${cache.url}/cas/${key}`, { headers: { "cache-control": "no-cache" } });
+    expect(res.headers.get("x-cache")).toBe("MISS");
+    expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(key);
+    expect(await originGets(origin.url)).toBe(before + 1);
+    expect((await fetch(`${cache.url}/cas/${key}`)).headers.get("x-cache")).toBe("HIT");
+  });
+
+  test("a blob above --max-item-bytes streams through and is not held", async () => {
+    const data = randomBytes(300_000);
+    const key = await putBlob(origin.url, data);
+    const itemsBefore = (await cacheStats(cache.url)).main.Items;
+    const before = await originGets(origin.url);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${cache.url}/cas/${key}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-cache")).toBe("MISS");
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
+    }
+    expect(await originGets(origin.url)).toBe(before + 2);
+    expect((await cacheStats(cache.url)).main.Items).toBe(itemsBefore);
+  });
+
+  test("/stats has groupcache's fields and each cache's counters", async () => {
+    const stats = await cacheStats(cache.url);
+    for (const field of [
+      "Gets",
+      "CacheHits",
+      "PeerLoads",
+      "PeerErrors",
+      "Loads",
+      "LoadsDeduped",
+      "LocalLoads",
+      "LocalLoadErrs",
+      "ServerRequests",
+    ]) {
+      expect(typeof stats[field]).toBe("number");
+    }
+    for (const name of ["main", "hot"] as const) {
+      expect(Object.keys(stats[name]).sort()).toEqual(["Bytes", "Evictions", "Gets", "Hits", "Items"]);
+    }
+    expect(stats.Gets as number).toBeGreaterThan(0);
+    expect(stats.CacheHits as number).toBeGreaterThan(0);
+    expect(stats.main.Items).toBeGreaterThan(0);
+  });
+
+  test("/metrics exports the cas_cache_* series; /healthz and /readyz answer", async () => {
+    const text = await (await fetch(`${cache.url}/metrics`)).text();
+    for (const name of [
+      "cas_cache_gets_total",
+      "cas_cache_hits_total",
+      "cas_cache_loads_deduped_total",
+      "cas_cache_local_load_errors_total",
+      "cas_cache_server_requests_total",
+      'cas_cache_bytes{cache="main"}',
+      'cas_cache_items{cache="hot"}',
+      'cas_cache_evictions_total{cache="main"}',
+      'cas_cache_upstream_duration_seconds_count{upstream="origin"}',
+      'cas_http_requests_total{method="GET",route="/cas/:hash",status="200"}',
+    ]) {
+      expect(text).toContain(name);
+    }
+    expect((await fetch(`${cache.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${cache.url}/readyz`)).status).toBe(200);
+  });
+
+  test("bad keys, unknown routes and other methods get JSON errors", async () => {
+    const bad = await fetch(`${cache.url}/cas/not-a-hash`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe("bad_key");
+    expect((await fetch(`${cache.url}/nope`)).status).toBe(404);
+    const put = await fetch(`${cache.url}/cas/${sha256(randomBytes(4))}`, { method: "PUT", body: "x" });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  test("--no-bypass ignores Cache-Control: no-cache", async () => {
+    const strict = await startCache(origin.url, ["--no-bypass"]);
+    const key = await putBlob(origin.url, randomBytes(700));
+    await fetch(`${strict.url}/cas/${key}`);
+    const before = await originGets(origin.url);
+    const res = await fetch(`${strict.url}/cas/${key}`, { headers: { "cache-control": "no-cache" } });
+    expect(res.headers.get("x-cache")).toBe("HIT");
+    expect(await originGets(origin.url)).toBe(before);
+  });
+});
+
+describe("cache.ts against a broken origin", () => {
+  test("an origin that sends wrong bytes gets 502 bad_upstream_digest, and nothing is cached", async () => {
+    let served = 0;
+    // Not our component: a stand-in for a corrupted origin, answering every key with the same wrong bytes.
+    const poisoned = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch() {
+        served++;
+        return new Response(new Uint8Array(2000).fill(7));
+      },
+    });
+    standIns.push(poisoned);
+    const victim = await startCache(`http://127.0.0.1:${poisoned.port}`, ["--max-item-bytes", "1000"]);
+    const key = sha256(randomBytes(2000));
+    // 2,000 bytes > --max-item-bytes: streamed, and broken off before its last bytes.
+    await expect(fetch(`${victim.url}/cas/${key}`).then((r) => r.arrayBuffer())).rejects.toThrow();
+    const small = await startCache(`http://127.0.0.1:${poisoned.port}`);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${small.url}/cas/${key}`);
+      expect(res.status).toBe(502);
+      expect(await res.json()).toMatchObject({ error: "bad_upstream_digest" });
+    }
+    expect(served).toBe(3);
+    const stats = await cacheStats(small.url);
+    expect(stats.main.Items).toBe(0);
+    expect(stats.LocalLoadErrs).toBe(2);
+  });
+
+  test("a slow origin gets 504 within --upstream-timeout", async () => {
+    const slow = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch() {
+        await Bun.sleep(3000);
+        return new Response("late");
+      },
+    });
+    standIns.push(slow);
+    const impatient = await startCache(`http://127.0.0.1:${slow.port}`, ["--upstream-timeout", "200ms"]);
+    const res = await fetch(`${impatient.url}/cas/${sha256(randomBytes(8))}`);
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: "upstream_timeout" });
+  });
+
+  test("with the origin down: hits still served, misses 502, and it recovers by itself", async () => {
+    const port = freePort();
+    const first = await startOrigin({ port });
+    const url = `http://127.0.0.1:${port}`;
+    const cached = await putBlob(url, randomBytes(900));
+    const later = await putBlob(url, randomBytes(901));
+    const resilient = await startCache(url);
+    expect((await fetch(`${resilient.url}/cas/${cached}`)).headers.get("x-cache")).toBe("MISS");
+    await first.stop();
+
+    expect((await fetch(`${resilient.url}/cas/${cached}`)).headers.get("x-cache")).toBe("HIT");
+    const down = await fetch(`${resilient.url}/cas/${later}`);
+    expect(down.status).toBe(502);
+    expect(await down.json()).toMatchObject({ error: "upstream_unavailable" });
+
+    const again = await startOrigin({ port, dataDir: first.dataDir });
+    try {
+      const back = await fetch(`${resilient.url}/cas/${later}`);
+      expect(back.status).toBe(200);
+      expect(sha256(new Uint8Array(await back.arrayBuffer()))).toBe(later);
+    } finally {
+      await again.stop();
+      await first.close();
+    }
+  });
+
+  test("SIGTERM drains and exits 0", async () => {
+    const doomed = await startCache(origin.url);
+    expect(await doomed.stop("SIGTERM")).toBe(0);
+    expect(doomed.logs.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+});
