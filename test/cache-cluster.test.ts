@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { ProgramProcess } from "../lib/program-process.ts";
+import {
+  cacheStats,
+  freePort,
+  type Origin,
+  originGets,
+  putBlob,
+  randomBytes,
+  sha256,
+  startCacheProcess,
+  startOrigin,
+} from "./support/cache-fixtures.ts";
+
+let origin: Origin;
+let caches: ProgramProcess[] = [];
+
+beforeAll(async () => {
+  origin = await startOrigin();
+  // Every peer must know every other's URL before it starts, so the ports are chosen up front.
+  const ports = [freePort(), freePort(), freePort()];
+  const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+  caches = await Promise.all(
+    ports.map((port, i) =>
+      startCacheProcess(origin.url, ["--port", String(port), "--self", urls[i]!, "--peers", urls.join(",")]),
+    ),
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(caches.map((c) => c.stop("SIGKILL")));
+  await origin.close();
+});
+
+async function getOk(cache: string, key: string): Promise<void> {
+  const res = await fetch(`${cache}/cas/${key}`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 200 || sha256(body) !== key) throw new Error(`GET ${cache}/cas/${key}: ${res.status}`);
+}
+
+async function seed(count: number, size: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const batch = Array.from({ length: Math.min(50, count - i) }, () => putBlob(origin.url, randomBytes(size)));
+    keys.push(...(await Promise.all(batch)));
+  }
+  return keys;
+}
+
+describe("three cache peers in front of one origin", () => {
+  test("1,000 concurrent GETs of one cold key, spread over the peers: the origin sees 1 GET", async () => {
+    const [key] = await seed(1, 25_000);
+    const before = await originGets(origin.url);
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => getOk(caches[i % 3]!.url, key!)));
+    expect(await originGets(origin.url)).toBe(before + 1);
+  });
+
+  test("300 distinct keys, each requested through every peer: the origin sees 300 GETs", async () => {
+    const keys = await seed(300, 2_000);
+    const before = await originGets(origin.url);
+    const statsBefore = await Promise.all(caches.map((c) => cacheStats(c.url)));
+    for (let i = 0; i < keys.length; i += 30) {
+      await Promise.all(keys.slice(i, i + 30).flatMap((key) => caches.map((c) => getOk(c.url, key))));
+    }
+    expect(await originGets(origin.url)).toBe(before + 300);
+    const statsAfter = await Promise.all(caches.map((c) => cacheStats(c.url)));
+    const delta = (field: string) =>
+      statsAfter.reduce((sum, s, i) => sum + (s[field] as number) - (statsBefore[i]![field] as number), 0);
+    expect(delta("LocalLoads")).toBe(300);
+    expect(delta("PeerErrors")).toBe(0);
+    // Each key's two non-owners asked its owner, unless their hot cache already held it.
+    expect(delta("ServerRequests")).toBeGreaterThan(0);
+    expect(delta("ServerRequests")).toBeLessThanOrEqual(600);
+    // Every peer owns a share of the keys.
+    for (const [i, s] of statsAfter.entries()) {
+      expect((s.LocalLoads as number) - (statsBefore[i]!.LocalLoads as number)).toBeGreaterThan(50);
+    }
+  });
+
+  test("killing one peer mid-run: requests through the others keep succeeding", async () => {
+    const keys = await seed(300, 2_000);
+    const [a, b, c] = caches as [ProgramProcess, ProgramProcess, ProgramProcess];
+    let failures = 0;
+    let killed: Promise<number> | undefined;
+    for (let i = 0; i < keys.length; i += 20) {
+      // Killed while this batch is in flight: some of its peer fetches break off half-way.
+      if (i === 100) killed = Bun.sleep(1).then(() => c.stop("SIGKILL"));
+      const results = await Promise.allSettled(
+        keys.slice(i, i + 20).flatMap((key) => [getOk(a.url, key), getOk(b.url, key)]),
+      );
+      failures += results.filter((r) => r.status === "rejected").length;
+    }
+    await killed;
+    expect(failures).toBe(0);
+    const errors = [await cacheStats(a.url), await cacheStats(b.url)].map((s) => s.PeerErrors as number);
+    expect(errors[0]! + errors[1]!).toBeGreaterThan(0);
+  });
+});
