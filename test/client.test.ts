@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CLIENT_FLAGS, CLIENT_INFO, checkClientConfig, type ClientConfig } from "../lib/client-flags.ts";
@@ -320,6 +320,124 @@ describe("--url mode against a test target", () => {
       expect(text).toContain("process_resident_memory_bytes");
     } finally {
       await client.stop("SIGINT");
+    }
+  });
+});
+
+describe("default flow against real server and cache processes", () => {
+  let dataDir: string;
+  let server: ProgramProcess;
+  let cache: ProgramProcess;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "cas-client-flow-"));
+    server = await startProgram("server.ts", ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir]);
+    cache = await startProgram("cache.ts", ["--host", "127.0.0.1", "--port", "0", "--origin", server.url]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([cache?.stop(), server?.stop()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Blob files the server holds under its data dir. */
+  function storedBlobs(): string[] {
+    const root = join(dataDir, "sha256");
+    if (!existsSync(root)) return [];
+    return readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name))
+      .map((e) => e.name);
+  }
+
+  test("uploads the blobs, attacks the cache and prints a JSON report whose counts match", async () => {
+    const before = storedBlobs().length;
+    const run = await runClient([
+      "--server",
+      server.url,
+      "--cache",
+      cache.url,
+      "--rate",
+      "30",
+      "--duration",
+      "1s",
+      "--blobs",
+      "3",
+      "--size",
+      "5000",
+      "--hit-ratio",
+      "0.5",
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.requests).toBe(30);
+    expect(report.status_codes).toEqual({ "200": 30 });
+    expect(report.success).toBe(1);
+    expect(report.errors).toEqual([]);
+    expect(report.bytes_in).toEqual({ total: 30 * 5000, mean: 5000 });
+    expect(report.cas.integrity_failures).toBe(0);
+    expect(storedBlobs().length).toBe(before + 3);
+    // The cache saw exactly our 30 gets; 15 were forced misses, so at most 15 hits.
+    const b = report.cas.cache_stats.before[cache.url];
+    const a = report.cas.cache_stats.after[cache.url];
+    expect(a.Gets - b.Gets).toBe(30);
+    expect(a.CacheHits - b.CacheHits).toBeLessThanOrEqual(15);
+    expect(report.cas.hit_ratio).toBe((a.CacheHits - b.CacheHits) / 30);
+  });
+
+  test("the original env vars drive the default flow: CAS_SERVER_ADDR, CACHE_SERVER_ADDR, CONTENT_SIZE, HIT_MISS_RATIO", async () => {
+    const run = await runClient([], {
+      env: {
+        CAS_SERVER_ADDR: server.url.replace("http://", ""),
+        CACHE_SERVER_ADDR: cache.url.replace("http://", ""),
+        ATTACK_FREQ: "20",
+        ATTACK_DURATION: "1",
+        CONTENT_SIZE: "2500",
+        HIT_MISS_RATIO: "0",
+      },
+    });
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.requests).toBe(20);
+    expect(report.bytes_in).toEqual({ total: 20 * 2500, mean: 2500 });
+    expect(report.cas.hit_ratio).toBe(0); // every request carried Cache-Control: no-cache
+  });
+
+  test("SIGINT during the default flow still prints the report of what ran", async () => {
+    const run = await runClient(["--server", server.url, "--cache", cache.url, "--rate", "20", "--duration", "30s"], {
+      interruptAfterMs: 1500,
+    });
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.requests).toBeGreaterThan(0);
+    expect(report.requests).toBeLessThan(600);
+    expect(report.status_codes["200"]).toBe(report.requests);
+    expect(report.cas.cache_stats.after[cache.url]).not.toBeNull();
+  });
+
+  test("a server with a write token refuses the upload without it, in one line, and accepts it with it", async () => {
+    const tokenDir = mkdtempSync(join(tmpdir(), "cas-client-token-"));
+    const guarded = await startProgram("server.ts", [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--data-dir",
+      tokenDir,
+      "--write-token",
+      "s3cret",
+    ]);
+    try {
+      const args = ["--server", guarded.url, "--cache", cache.url, "--rate", "10", "--duration", "0.2s"];
+      const refused = await runClient([...args, "--log-level", "error"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim().split("\n").length).toBe(1);
+      expect(refused.stderr).toMatch(/^client: uploading [0-9a-f]{64} to http:\/\/127\.0\.0\.1:\d+ failed: 401 /);
+      const accepted = await runClient(args, { env: { CAS_WRITE_TOKEN: "s3cret" } });
+      expect(accepted.code).toBe(0);
+      expect((JSON.parse(accepted.stdout) as Report).requests).toBe(2);
+    } finally {
+      await guarded.stop();
+      rmSync(tokenDir, { recursive: true, force: true });
     }
   });
 });
