@@ -89,6 +89,7 @@ const WRITE_BATCH_BYTES = 1 << 20;
 // Stay well below IOV_MAX (1024) when a client sends many tiny chunks.
 const WRITE_BATCH_CHUNKS = 256;
 const READ_CHUNK_BYTES = 256 * 1024;
+const SYNC_EVERY_BYTES = 32 * 2 ** 20;
 
 /** Opens (creating as needed) the store in `dir`: removes temp leftovers, then counts the stored blobs. */
 export async function openStore(dir: string, options: StoreOptions = {}): Promise<BlobStore> {
@@ -177,6 +178,8 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
     const tmpPath = join(tmpDir, randomUUID());
     let handle: FileHandle | undefined;
     let pending: Promise<unknown> | undefined;
+    let syncing: Promise<unknown> | undefined;
+    let unsynced = 0;
     let held = 0;
     try {
       handle = await open(tmpPath, "wx", 0o644);
@@ -195,9 +198,17 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
         batchBytes += chunk.byteLength;
         if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) {
           await pending;
-          pending = writeAll(handle, batch, batchBytes);
-          // Marked handled now: a failed write is reported by the next await, not as an unhandled rejection.
+          const file = handle;
+          pending = writeAll(file, batch, batchBytes);
+          unsynced += batchBytes;
+          // Flush to disk while the upload goes on, so the final fsync has little left to do.
+          if (unsynced >= SYNC_EVERY_BYTES && syncing === undefined) {
+            unsynced = 0;
+            syncing = pending.then(() => file.datasync()).finally(() => (syncing = undefined));
+          }
+          // Marked handled now: a failure is reported by the next await, not as an unhandled rejection.
           pending.catch(() => {});
+          syncing?.catch(() => {});
           batch = [];
           batchBytes = 0;
         }
@@ -205,6 +216,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       await pending;
       pending = undefined;
       if (batch.length > 0) await writeAll(handle, batch, batchBytes);
+      await syncing;
       const hex = hasher.digest("hex");
       if (expected !== undefined && hex !== expected.hex) {
         digestMismatches++;
@@ -230,6 +242,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       reserved -= held;
       // A write may still be running when the body failed; let it settle before closing the handle.
       await pending?.catch(() => {});
+      await syncing?.catch(() => {});
       await handle?.close().catch(() => {});
       await unlink(tmpPath).catch(() => {});
     }
