@@ -283,6 +283,34 @@ describe("--url mode against a test target", () => {
     expect(page).toContain("<svg");
   });
 
+  test("--report hist[...] prints vegeta's table and puts the buckets in the --json file; hdrplot prints its table", async () => {
+    const json = join(dir, "hist.json");
+    const url = `http://127.0.0.1:${target.port}/a`;
+    const hist = await runClient([
+      "--url",
+      url,
+      "--rate",
+      "20",
+      "--duration",
+      "0.5s",
+      "--report",
+      "hist[0,1ms,1m]",
+      "--json",
+      json,
+    ]);
+    expect(hist.code).toBe(0);
+    const lines = hist.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^Bucket +# +% +Histogram$/);
+    expect(lines.slice(1).map((l) => l.split("]")[0])).toEqual(["[0s,    1ms", "[1ms,   1m0s", "[1m0s,  +Inf"]);
+    const report = JSON.parse(readFileSync(json, "utf8")) as Report;
+    expect(Object.keys(report.buckets)).toEqual(["0", "1000000", "60000000000"]);
+    expect(Object.values(report.buckets as Record<string, number>).reduce((a, b) => a + b)).toBe(10);
+    const hdr = await runClient(["--url", url, "--rate", "20", "--duration", "0.5s", "--report", "hdrplot"]);
+    expect(hdr.code).toBe(0);
+    expect(hdr.stdout.split("\n")[0]).toBe("Value(ms)  Percentile  TotalCount  1/(1-Percentile)");
+    expect(hdr.stdout.trimEnd().split("\n").length).toBe(95);
+  });
+
   test("SIGINT mid-run stops the attack and still prints the report of what ran", async () => {
     const run = await runClient(
       ["--url", `http://127.0.0.1:${target.port}/slow`, "--rate", "50", "--duration", "30s"],
