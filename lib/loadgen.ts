@@ -30,8 +30,14 @@ export interface ShotResult {
   sent: number;
   /** Due time to response body fully read (or failure), including any wait for a free --max-inflight slot. */
   latencyNs: number;
-  /** sent - due: the generator's own lag, to tell a slow generator from a slow server. */
+  /** sent - due: how late the request went out. */
   sendLagNs: number;
+  /**
+   * The part of sendLagNs spent waiting for a free maxInflight slot or connection (connect time included):
+   * back-pressure from a slow server. `sendLagNs - queueNs` is the generator's own lag, to tell a slow generator
+   * from a slow server. Always set by runLoad.
+   */
+  queueNs?: number;
   /** 0 = no response. */
   status: number;
   bytesIn: number;
@@ -78,6 +84,8 @@ interface Shot {
   target: Target;
   request: PreparedRequest;
   dueNs: number;
+  /** When the pacer handed it over: dispatchNs - dueNs is the generator's own lag. */
+  dispatchNs: number;
   deadlineNs: number;
 }
 
@@ -125,6 +133,8 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   let failure: { error: unknown } | undefined;
   let timer: Timer | undefined;
   let immediate: ReturnType<typeof setImmediate> | undefined;
+  /** When the next request is due, once pump has scheduled itself for it. */
+  let nextDueNs = Infinity;
   let endTimer: Timer | undefined;
   let queueSweeper: Timer | undefined;
   let resolveRun: (summary: LoadSummary) => void = () => {};
@@ -149,13 +159,14 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
           immediate = setImmediate(pump);
           return;
         }
-        fire(now);
+        fire(now, now);
         continue;
       }
       if (waitNs <= 0) {
-        fire(now + waitNs);
+        fire(now + waitNs, now);
         continue;
       }
+      nextDueNs = now + waitNs;
       if (waitNs >= TIMER_MARGIN_NS) {
         timer = setTimeout(pump, Math.floor((waitNs - TIMER_MARGIN_NS) / 1e6) + 1); // wakes 1.6-2.6 ms early
         return;
@@ -169,13 +180,20 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     }
   }
 
+  /** Runs pump at once, dropping the wake-up it had scheduled (there is only ever one). */
+  function pumpNow(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    if (immediate !== undefined) clearImmediate(immediate);
+    pump();
+  }
+
   function blockUntil(dueNs: number): void {
     const sleepNs = dueNs - Bun.nanoseconds() - SPIN_NS;
     if (sleepNs > 0) Atomics.wait(waitCell, 0, 0, sleepNs / 1e6);
     while (Bun.nanoseconds() < dueNs);
   }
 
-  function fire(dueNs: number): void {
+  function fire(dueNs: number, now: number): void {
     const shotSeq = seq++;
     let target: Target;
     try {
@@ -195,10 +213,10 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       prepared.set(target, request);
     }
     if (request instanceof Error) {
-      report(shotSeq, target, dueNs, 0, Bun.nanoseconds(), 0, 0, request.message);
+      report({ seq: shotSeq, target, dueNs, dispatchNs: now }, now, now, 0, 0, request.message);
       return;
     }
-    const shot: Shot = { seq: shotSeq, target, request, dueNs, deadlineNs: dueNs + timeoutNs };
+    const shot: Shot = { seq: shotSeq, target, request, dueNs, dispatchNs: now, deadlineNs: dueNs + timeoutNs };
     if (inflight < maxInflight) send(shot);
     else queue.push(shot);
   }
@@ -217,14 +235,16 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       else if (status < 300 && shot.target.verify && !verifies(shot.target.verify, response.body)) error = VERIFY_ERROR;
     }
     const sentNs = response.sentNs === 0 ? response.endNs : response.sentNs;
-    report(shot.seq, shot.target, shot.dueNs, sentNs, response.endNs, status, response.bytesIn, error);
+    report(shot, sentNs, response.endNs, status, response.bytesIn, error);
     const now = Bun.nanoseconds();
     while (inflight < maxInflight && queueHead < queue.length) {
       const next = takeQueued();
-      if (next.deadlineNs <= now) report(next.seq, next.target, next.dueNs, now, now, 0, 0, "timeout");
+      if (next.deadlineNs <= now) report(next, now, now, 0, 0, "timeout");
       else send(next);
     }
     if (rate === 0 && !sendingDone && immediate === undefined) pump();
+    // a burst of responses can hold the event loop for a while: send what fell due meanwhile from here
+    else if (rate > 0 && !sendingDone && now >= nextDueNs) pumpNow();
     settleIfDone();
   }
 
@@ -251,29 +271,29 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     // deadlines grow with the due time, so expired ones sit at the head
     while (queueHead < queue.length && queue[queueHead]!.deadlineNs <= now) {
       const shot = takeQueued();
-      report(shot.seq, shot.target, shot.dueNs, now, now, 0, 0, "timeout");
+      report(shot, now, now, 0, 0, "timeout");
     }
     settleIfDone();
   }
 
+  /** `sentNs` is when the request was written, or when it was given up if it never was. */
   function report(
-    shotSeq: number,
-    target: Target,
-    dueNs: number,
+    shot: Pick<Shot, "seq" | "target" | "dueNs" | "dispatchNs">,
     sentNs: number,
     endNs: number,
     status: number,
     bytesIn: number,
     error: string | undefined,
   ): void {
-    const sent = sentNs === 0 ? endNs : sentNs;
+    const { target, dueNs } = shot;
     const result: ShotResult = {
-      seq: shotSeq,
+      seq: shot.seq,
       target,
       due: epoch(dueNs),
-      sent: epoch(sent),
+      sent: epoch(sentNs),
       latencyNs: endNs - dueNs,
-      sendLagNs: sent - dueNs,
+      sendLagNs: sentNs - dueNs,
+      queueNs: Math.max(0, sentNs - shot.dispatchNs),
       status,
       bytesIn,
       bytesOut: target.body?.length ?? 0,

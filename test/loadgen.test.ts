@@ -127,6 +127,9 @@ describe("runLoad()", () => {
     expect(results.every((r) => r.status === 200)).toBe(true);
     // 100 requests through 4 slots of at least 30 ms: the last ones waited at least 24 rounds
     expect(results[99]!.latencyNs).toBeGreaterThanOrEqual(((100 / 4 - 1) * 30 - 100) * 1e6);
+    // that wait is back-pressure, not the generator's own lag
+    expect(results[99]!.queueNs!).toBeGreaterThanOrEqual(((100 / 4 - 1) * 30 - 100) * 1e6);
+    for (const r of results) expect(r.queueNs!).toBeLessThanOrEqual(r.sendLagNs);
   });
 
   test("with rate 0 sends as fast as maxInflight allows", async () => {
