@@ -19,7 +19,7 @@ import { renderHtml } from "./report-html.ts";
 import { renderJson, type CasExtras } from "./report-json.ts";
 import { renderText } from "./report-text.ts";
 import { UploadError, uploadBlobs } from "./upload.ts";
-import { headersFrom, loadBody, urlTargets } from "./url-targets.ts";
+import { headersFrom, urlTargets } from "./url-targets.ts";
 import { createWorkload, generateBlobs } from "./workload.ts";
 
 export interface AttackDeps {
@@ -57,9 +57,7 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   try {
     plan = config.url.length > 0 ? urlPlan(config) : await defaultPlan(config, logger);
   } catch (err) {
-    if (err instanceof UploadError || (err instanceof Error && err.message.startsWith("cannot read"))) {
-      return fail(err.message);
-    }
+    if (err instanceof UploadError) return fail(err.message);
     throw err;
   }
   if (deps.signal?.aborted) logger.warn("interrupted before the attack started");
@@ -161,11 +159,10 @@ export function windowFor(durationMs: number): number {
 
 function urlPlan(config: ClientConfig): Plan {
   let failures = 0;
-  const body = loadBody(config.body);
   const next = urlTargets(config.url, {
     method: config.method,
     headers: headersFrom(config.header),
-    ...(body && { body }),
+    ...(config.body && { body: config.body }),
     verify: config.verify,
     onIntegrityFailure: () => failures++,
   });

@@ -20,7 +20,7 @@ import {
 import { DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT_MS } from "./loadgen.ts";
 import { parseRate } from "./rate.ts";
 import { parseReportKind, type ReportKind } from "./report-hist.ts";
-import { parseHeader, parseTargetUrl } from "./url-targets.ts";
+import { loadBody, parseHeader, parseTargetUrl } from "./url-targets.ts";
 import { parseDistribution, parseRatio, type Distribution } from "./workload.ts";
 
 export const CLIENT_INFO: ProgramInfo = {
@@ -176,11 +176,11 @@ export const CLIENT_FLAGS = {
   }),
   body: {
     help: "Request body for --url targets: @file reads a file, anything else is sent as given",
-    default: "",
-    parse: parseString,
+    default: undefined,
+    parse: loadBody,
     env: ["ATTACK_BODY"],
     metavar: "BODY",
-  } satisfies Flag<string>,
+  } satisfies Flag<Uint8Array | undefined> as Flag<Uint8Array | undefined>,
   verify: {
     help: "Check every response body against its key (--no-verify to skip)",
     default: true,
@@ -226,7 +226,7 @@ export type ClientConfig = Config<typeof CLIENT_FLAGS>;
 export function checkClientConfig(config: ClientConfig): void {
   if (config.url.length === 0) {
     if (config.method !== "GET") throw new ConfigError("--method applies only with --url (the default flow sends GET)");
-    if (config.body !== "") throw new ConfigError("--body applies only with --url");
+    if (config.body !== undefined) throw new ConfigError("--body applies only with --url");
   }
   if (config.output !== "" && config.output === config.json) {
     throw new ConfigError("--output and --json name the same file; give --report json instead");

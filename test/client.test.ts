@@ -123,6 +123,7 @@ describe("client flags", () => {
       ["Authorization", "Bearer t"],
     ]);
     expect(c.method).toBe("POST");
+    expect(new TextDecoder().decode(c.body)).toBe("hello");
     expect(c.report).toEqual({ kind: "hist", buckets: [0, 1e6, 5e6] });
     expect(c.dist).toEqual({ kind: "zipf", s: 1.2 });
     expect(c.metricsPort).toBe(0);
@@ -144,6 +145,10 @@ describe("client flags", () => {
       [["--method", "PUT"], "--method applies only with --url"],
       [["--body", "x"], "--body applies only with --url"],
       [["--bogus"], 'unknown flag "--bogus"'],
+      [
+        ["--url", "http://x/", "--body", "@/nonexistent/body"],
+        'invalid value "@/nonexistent/body" for --body: cannot read the body file /nonexistent/body',
+      ],
     ];
     for (const [argv, message] of bad) {
       expect(() => parse(argv)).toThrow(ConfigError);
