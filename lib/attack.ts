@@ -64,17 +64,13 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
 
   const statsBefore = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
 
-  let prom: ClientMetrics | undefined;
-  let promServer: ReturnType<typeof serveClientMetrics> | undefined;
+  let endpoint: MetricsEndpoint | undefined;
   if (config.metricsPort !== undefined) {
-    prom = createClientMetrics();
     try {
-      promServer = serveClientMetrics(prom, config.host, config.metricsPort);
+      endpoint = startMetricsEndpoint(config.host, config.metricsPort, logger);
     } catch (err) {
       return fail(`cannot listen on ${config.host}:${config.metricsPort}: ${(err as Error).message}`);
     }
-    const url = `http://${config.host}:${promServer.port}`;
-    logger.info("listening", { url, port: promServer.port });
   }
 
   const reportKind = config.report;
@@ -89,7 +85,7 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   const onResult = (r: ShotResult) => {
     metrics.add(r);
     progress?.add(r);
-    prom?.observe(r);
+    endpoint?.metrics.observe(r);
   };
 
   logger.info("attack started", {
@@ -116,26 +112,44 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
 
   const statsAfter = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
   const extras = casExtras(plan, statsBefore, statsAfter);
-  void promServer?.stop(true);
+  void endpoint?.server.stop(true);
 
+  const stopped = load.stoppedBy === "signal" ? " (stopped early)" : "";
+  const description = `${plan.description} at ${formatRate(config.rate)} for ${goDuration(config.duration * 1e6)}${stopped}`;
   try {
-    const main = renderReport(summary, extras, reportKind.kind);
-    if (config.output !== "") writeFileSync(config.output, main);
-    else stdout(main);
-    if (config.json !== "") writeFileSync(config.json, renderJson(summary, extras));
-    if (config.html !== "") {
-      writeFileSync(
-        config.html,
-        renderHtml(summary, {
-          extras,
-          description: `${plan.description} at ${formatRate(config.rate)} for ${goDuration(config.duration * 1e6)}${load.stoppedBy === "signal" ? " (stopped early)" : ""}`,
-        }),
-      );
-    }
+    writeReports(config, summary, extras, description, stdout);
   } catch (err) {
     return fail(`cannot write the report: ${(err as Error).message}`);
   }
   return 0;
+}
+
+interface MetricsEndpoint {
+  metrics: ClientMetrics;
+  server: ReturnType<typeof serveClientMetrics>;
+}
+
+/** Serves the client's Prometheus metrics and logs "listening" with the bound port, like every program. */
+function startMetricsEndpoint(host: string, port: number, logger: Logger): MetricsEndpoint {
+  const metrics = createClientMetrics();
+  const server = serveClientMetrics(metrics, host, port);
+  logger.info("listening", { url: `http://${host}:${server.port}`, port: server.port });
+  return { metrics, server };
+}
+
+/** The `--report` on stdout or `--output`, plus the `--json` and `--html` files. Throws on a write error. */
+function writeReports(
+  config: ClientConfig,
+  summary: AttackSummary,
+  extras: CasExtras,
+  description: string,
+  stdout: (text: string) => void,
+): void {
+  const main = renderReport(summary, extras, config.report.kind);
+  if (config.output !== "") writeFileSync(config.output, main);
+  else stdout(main);
+  if (config.json !== "") writeFileSync(config.json, renderJson(summary, extras));
+  if (config.html !== "") writeFileSync(config.html, renderHtml(summary, { extras, description }));
 }
 
 /** Renders the `--report` kind. */
