@@ -186,8 +186,9 @@ export class AttackMetrics {
       duration,
       wait,
       requests: n,
-      rate: duration > 0 ? n / (duration / 1e9) : 0,
-      throughput: duration > 0 ? this.#successes / ((duration + wait) / 1e9) : 0,
+      // As vegeta: with no time span (one request) the counts themselves stand in for the rates.
+      rate: duration > 0 ? n / (duration / 1e9) : n,
+      throughput: duration > 0 ? this.#successes / ((duration + wait) / 1e9) : this.#successes,
       success: per(this.#successes),
       statusCodes: Object.fromEntries(this.#statusCodes),
       errors: [...this.#errors],
