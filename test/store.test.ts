@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestHex, parseKey, type BlobKey } from "../lib/key.ts";
 import { StoreError, fileStream, openStore } from "../lib/store.ts";
+import { filesUnder } from "./support/server-process.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -36,14 +37,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error("expected a rejection");
-}
-
-/** Every file under `root`, relative, sorted. */
-function filesUnder(root: string): string[] {
-  return (readdirSync(root, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
-    .sort();
 }
 
 describe("openStore()", () => {
