@@ -40,8 +40,12 @@ test("start removes temp leftovers of a crashed run", async () => {
 test("a restart keeps every blob, and SIGTERM on an idle server exits 0", async () => {
   const dataDir = tempDataDir();
   const first = await start([], dataDir);
-  const blobs = [new Uint8Array(0), new TextEncoder().encode("one"), crypto.getRandomValues(new Uint8Array(50_000))];
-  const keys: [string, Uint8Array][] = [];
+  const blobs: Uint8Array<ArrayBuffer>[] = [
+    new Uint8Array(0),
+    new TextEncoder().encode("one"),
+    crypto.getRandomValues(new Uint8Array(50_000)),
+  ];
+  const keys: [string, Uint8Array<ArrayBuffer>][] = [];
   for (const blob of blobs) {
     for (const algorithm of ["sha1", "sha256"] as const) {
       const hash = digestHex(algorithm, blob);
