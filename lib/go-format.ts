@@ -76,6 +76,21 @@ export function parseGoDuration(raw: string): number {
   return Math.round(negative ? -total : total);
 }
 
+/**
+ * Go's `%.Nf`: like `toFixed`, except that an exact tie (0.125 to 2 digits) rounds half to even as Go does,
+ * where JavaScript rounds it up. Only exact binary ties differ, e.g. a mean of 1001/8 bytes.
+ */
+export function goFixed(x: number, digits: number): string {
+  const plain = x.toFixed(digits);
+  if (!Number.isFinite(x) || Math.abs(x) >= 1e21) return plain;
+  const exact = Math.abs(x).toFixed(100); // a double's full decimal expansion fits in 100 digits at these sizes
+  const point = exact.indexOf(".");
+  if (!/^50*$/.test(exact.slice(point + 1 + digits))) return plain;
+  const truncated = digits === 0 ? exact.slice(0, point) : exact.slice(0, point + 1 + digits);
+  if (Number(truncated[truncated.length - 1]) % 2 === 1) return plain; // odd: rounding up is also Go's answer
+  return (x < 0 ? "-" : "") + truncated;
+}
+
 /** Go's `%q` for plain text: double quotes with backslash escapes. */
 export function goQuote(text: string): string {
   return JSON.stringify(text);

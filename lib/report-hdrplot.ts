@@ -3,7 +3,7 @@
  * quantiles, with values taken from our latency histogram. Pure.
  */
 import type { AttackSummary } from "./attack-metrics.ts";
-import { tabwrite } from "./go-format.ts";
+import { goFixed, tabwrite } from "./go-format.ts";
 
 /** The quantiles vegeta prints, denser towards the tail. */
 export const HDRPLOT_QUANTILES: readonly number[] = [
@@ -23,10 +23,11 @@ export function renderHdrplot(summary: AttackSummary): string {
   const total = summary.requests;
   let text = "Value(ms)\tPercentile\tTotalCount\t1/(1-Percentile)\n";
   for (const q of HDRPLOT_QUANTILES) {
-    const valueMs = total === 0 ? 0 : Math.round(h.quantile(q)) / 1e6;
+    const ns = total === 0 ? 0 : Math.round(h.quantile(q));
+    const valueMs = Math.floor(ns / 1e6) + (ns % 1e6) / 1e6; // whole ms plus fraction, as vegeta's milliseconds()
     const oneBy = q < 1 ? 1 / (1 - q) : 10_000_000;
     const count = Math.floor(q * total + 0.5);
-    text += `${valueMs.toFixed(6)}\t${q.toFixed(6)}\t${count}\t${oneBy.toFixed(6)}\n`;
+    text += `${goFixed(valueMs, 6)}\t${goFixed(q, 6)}\t${count}\t${goFixed(oneBy, 6)}\n`;
   }
   return tabwrite(text);
 }

@@ -3,7 +3,7 @@
  * its histogram table, with upper bounds exclusive and the last bucket open to +Inf. Pure.
  */
 import type { AttackSummary } from "./attack-metrics.ts";
-import { goDuration, goQuote, parseGoDuration, tabwrite } from "./go-format.ts";
+import { goDuration, goFixed, goQuote, parseGoDuration, tabwrite } from "./go-format.ts";
 
 /** Which report `--report` asked for. */
 export type ReportKind =
@@ -38,7 +38,7 @@ export function renderHist(summary: AttackSummary): string {
     const hi = i + 1 < buckets.bounds.length ? goDuration(buckets.bounds[i + 1]!) : "+Inf";
     const count = buckets.counts[i]!;
     const ratio = total === 0 ? 0 : count / total; // Go would print NaN; an empty run reads better as 0
-    text += `[${goDuration(lo)},\t${hi}]\t${count}\t${(ratio * 100).toFixed(2)}%\t${"#".repeat(Math.floor(ratio * 75))}\n`;
+    text += `[${goDuration(lo)},\t${hi}]\t${count}\t${goFixed(ratio * 100, 2)}%\t${"#".repeat(Math.floor(ratio * 75))}\n`;
   });
   return tabwrite(text);
 }

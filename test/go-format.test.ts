@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { goDuration, parseGoDuration, rfc3339Nano, roundDuration, tabwrite } from "../lib/go-format.ts";
+import { goDuration, goFixed, parseGoDuration, rfc3339Nano, roundDuration, tabwrite } from "../lib/go-format.ts";
 
 test("goDuration() prints like Go's time.Duration.String", () => {
   const cases: [number, string][] = [
@@ -78,4 +78,16 @@ test("rfc3339Nano() adds nanoseconds apart from the epoch ms, carrying into seco
   const base = Date.UTC(2026, 10, 25, 15, 37, 1) + 999;
   expect(rfc3339Nano(base, 1_000_001)).toBe("2026-11-25T15:37:02.000000001Z");
   expect(rfc3339Nano(Date.UTC(2026, 10, 25, 15, 37, 1), 123_456_789)).toBe("2026-11-25T15:37:01.123456789Z");
+});
+
+test("goFixed() rounds exact ties half to even like Go's %.2f, and agrees with toFixed otherwise", () => {
+  expect(goFixed(0.125, 2)).toBe("0.12");
+  expect(goFixed(0.375, 2)).toBe("0.38");
+  expect(goFixed(1001 / 8, 2)).toBe("125.12");
+  expect(goFixed(2.5, 0)).toBe("2");
+  expect(goFixed(3.5, 0)).toBe("4");
+  expect(goFixed(2.675, 2)).toBe("2.67"); // not a tie in binary: 2.67499999...
+  expect(goFixed(100.50251256281408, 2)).toBe("100.50");
+  expect(goFixed(0, 2)).toBe("0.00");
+  expect(goFixed(25000, 2)).toBe("25000.00");
 });
