@@ -48,6 +48,8 @@ export interface Http1ClientOptions {
   timeoutResolutionMs?: number;
 }
 
+const CRLF = Buffer.from("\r\n");
+const CRLFCRLF = Buffer.from("\r\n\r\n");
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 const encoder = new TextEncoder();
 
@@ -246,6 +248,10 @@ export class Http1Client {
       for (const conn of pool.idle.splice(0)) this.#destroy(conn);
     }
     for (const conn of this.#all) conn.retired = true;
+    if (this.#busy.size === 0 && this.#waiting === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   /** Every connection not yet closed, so close() can reach the connecting ones. */
@@ -316,7 +322,10 @@ export class Http1Client {
 
   /** Keeps the deadline sweep running while anything is in flight. */
   #watch(): void {
-    if (this.#sweeper === undefined) this.#sweeper = setInterval(() => this.#sweep(), this.#resolutionMs);
+    if (this.#sweeper !== undefined) return;
+    // kept running (unref'd, so it holds no process open): starting and stopping it per request costs more
+    this.#sweeper = setInterval(() => this.#sweep(), this.#resolutionMs);
+    this.#sweeper.unref();
   }
 
   #onOpen(socket: Socket<Connection>): void {
@@ -371,7 +380,7 @@ export class Http1Client {
       exchange.answered = true;
       switch (conn.phase) {
         case Phase.Head: {
-          const stop = buf.indexOf("\r\n\r\n", off, "latin1");
+          const stop = buf.indexOf(CRLFCRLF, off);
           if (stop === -1) {
             conn.pending = buf.subarray(off);
             return;
@@ -412,7 +421,7 @@ export class Http1Client {
         }
         case Phase.ChunkSize:
         case Phase.Trailers: {
-          const eol = buf.indexOf("\r\n", off, "latin1");
+          const eol = buf.indexOf(CRLF, off);
           if (eol === -1) {
             conn.pending = buf.subarray(off);
             return;
@@ -460,33 +469,34 @@ export class Http1Client {
     const status = digit(buf[start + 9]) * 100 + digit(buf[start + 10]) * 10 + digit(buf[start + 11]);
     if (!(status >= 100 && status <= 999)) return false;
     const http10 = buf[start + 7] === 0x30;
-    let lineEnd = buf.indexOf("\r\n", start, "latin1");
-    if (lineEnd === -1 || lineEnd > stop) lineEnd = stop;
+    // byte loops rather than indexOf and strings: this runs once per response, tens of thousands of times a second
+    let lineEnd = start + 12;
+    while (lineEnd < stop && buf[lineEnd] !== 0x0d) lineEnd++;
     exchange.status = status;
-    exchange.statusText = lineEnd > start + 13 ? buf.toString("latin1", start + 13, lineEnd) : "";
+    exchange.statusText = reason(buf, start + 13, lineEnd);
     let length = -1;
     let chunked = false;
-    let connection = "";
+    let close = false;
+    let keepAlive = false;
     let line = lineEnd + 2;
     while (line < stop) {
-      let eol = buf.indexOf("\r\n", line, "latin1");
-      if (eol === -1 || eol > stop) eol = stop;
-      const colon = buf.indexOf(0x3a, line);
-      if (colon !== -1 && colon < eol) {
+      let colon = -1;
+      let eol = line;
+      for (; eol < stop; eol++) {
+        const c = buf[eol];
+        if (c === 0x0d) break;
+        if (c === 0x3a && colon === -1) colon = eol;
+      }
+      if (colon !== -1) {
         const nameLength = colon - line;
         if (nameLength === 14 && nameIs(buf, line, "content-length")) {
           length = parseDecimal(buf, colon + 1, eol);
           if (length < 0) return false;
         } else if (nameLength === 17 && nameIs(buf, line, "transfer-encoding")) {
-          chunked = buf
-            .toString("latin1", colon + 1, eol)
-            .toLowerCase()
-            .includes("chunked");
+          chunked = hasToken(buf, colon + 1, eol, "chunked");
         } else if (nameLength === 10 && nameIs(buf, line, "connection")) {
-          connection = buf
-            .toString("latin1", colon + 1, eol)
-            .trim()
-            .toLowerCase();
+          close = hasToken(buf, colon + 1, eol, "close");
+          keepAlive = hasToken(buf, colon + 1, eol, "keep-alive");
         }
       }
       line = eol + 2;
@@ -496,7 +506,7 @@ export class Http1Client {
       conn.phase = Phase.Head;
       return status !== 101;
     }
-    if (connection === "close" || (http10 && connection !== "keep-alive")) conn.closeAfter = true;
+    if (close || (http10 && !keepAlive)) conn.closeAfter = true;
     if (exchange.request.head || status === 204 || status === 304) {
       conn.phase = Phase.Length;
       conn.remaining = 0;
@@ -546,10 +556,6 @@ export class Http1Client {
       endNs: Bun.nanoseconds(),
     };
     if (exchange.collect && error === undefined) response.body = concat(exchange.chunks, exchange.bytesIn);
-    if (this.#busy.size === 0 && this.#waiting === 0 && this.#sweeper !== undefined) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
     try {
       exchange.done(response);
     } catch (e) {
@@ -647,6 +653,24 @@ function nameIs(buf: Buffer, at: number, lower: string): boolean {
     if ((buf[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
   }
   return true;
+}
+
+/** The reason phrase; the common "OK" without building a string. */
+function reason(buf: Buffer, from: number, to: number): string {
+  if (to - from === 2 && buf[from] === 0x4f && buf[from + 1] === 0x4b) return "OK";
+  return to > from ? buf.toString("latin1", from, to) : "";
+}
+
+/** Whether a header value contains `token` (lowercase ASCII), ignoring case. */
+function hasToken(buf: Buffer, from: number, to: number, token: string): boolean {
+  const last = to - token.length;
+  outer: for (let i = from; i <= last; i++) {
+    for (let j = 0; j < token.length; j++) {
+      if ((buf[i + j]! | 0x20) !== token.charCodeAt(j)) continue outer;
+    }
+    return true;
+  }
+  return false;
 }
 
 /** A decimal header value between `from` and `to`, spaces allowed around it; -1 when it is not one. */
