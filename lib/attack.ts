@@ -76,8 +76,9 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   const reportKind = config.report;
   const metrics = new AttackMetrics({
     ...(reportKind.kind === "hist" && { buckets: reportKind.buckets }),
+    // The series starts at the first result's due time, which is the generator's own start (its first request
+    // is due at once); a clock read here would be a few ms early and add a sliver of a window at the end.
     windowMs: windowFor(config.duration),
-    startMs: performance.timeOrigin + performance.now(),
   });
   const progress: Progress | undefined = progressWanted(config.quiet, deps.stderrIsTty ?? process.stderr.isTTY === true)
     ? startProgress({ durationMs: config.duration, write: stderr })
