@@ -24,6 +24,11 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Working directory. @default the project root */
   cwd?: string;
+  /**
+   * Start the program in its own session (setsid), so a terminal's Ctrl-C reaches only the parent,
+   * which then stops its children in its own order. @default false
+   */
+  detached?: boolean;
 }
 
 /** The project root (the folder holding server.ts). */
@@ -38,6 +43,7 @@ export async function startProgram(
   const proc = Bun.spawn([process.execPath, resolve(PROJECT_ROOT, script), ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, ...options.env },
+    detached: options.detached ?? false,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -1,0 +1,155 @@
+/**
+ * `bun run demo`: the whole system on loopback in one command. A server on a temp data dir, three cache
+ * peers wired as a cluster, and a ~10 s mixed load run spread over the peers; the client prints its text
+ * report and writes the JSON and HTML reports to ./reports/. Everything stops cleanly at the end, and on
+ * Ctrl-C. Arguments after `--` go to the client: `bun run demo -- --rate 50`.
+ */
+import type { Subprocess } from "bun";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { createLogger } from "../lib/log.ts";
+import { PROJECT_ROOT, startProgram, type ProgramProcess } from "../lib/program-process.ts";
+
+const log = createLogger({ base: { program: "demo" } });
+
+/** The demo's workload; later arguments (the user's) override these, since the last value of a flag wins. */
+export const DEMO_CLIENT_ARGS = [
+  ...["--rate", "50", "--duration", "10s"],
+  ...["--blobs", "20", "--size", "25000", "--dist", "zipf", "--hit-ratio", "0.9"],
+  ...["--report", "text"],
+];
+
+const CACHE_PEERS = 3;
+/** How long a program gets to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
+/** A TCP port that was free a moment ago: the peers must know each other's URLs before they start. */
+function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}
+
+/** Sends `signal`, and SIGKILL if the process is still there after the grace period. */
+async function stopProcess(proc: Subprocess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill(signal);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_GRACE_MS);
+  await proc.exited;
+  clearTimeout(timer);
+}
+
+/** Starts three peers that list each other, retrying with new ports if one was taken meanwhile. */
+async function startCachePeers(origin: string, detached: boolean): Promise<ProgramProcess[]> {
+  for (let attempt = 1; ; attempt++) {
+    const urls = Array.from({ length: CACHE_PEERS }, () => `http://127.0.0.1:${freePort()}`);
+    const started = await Promise.allSettled(
+      urls.map((self) =>
+        startProgram(
+          "cache.ts",
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            new URL(self).port,
+            "--origin",
+            origin,
+            "--peers",
+            urls.join(","),
+            "--self",
+            self,
+          ],
+          { detached },
+        ),
+      ),
+    );
+    const peers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    if (peers.length === CACHE_PEERS) return peers;
+    await Promise.all(peers.map((p) => stopProcess(p.proc)));
+    const failure = started.find((s) => s.status === "rejected") as PromiseRejectedResult;
+    if (attempt === 3) throw failure.reason;
+  }
+}
+
+export interface DemoOptions {
+  /** Arguments appended to the client's. */
+  clientArgs: readonly string[];
+  /** Where ./reports/ is. @default the working directory */
+  cwd?: string;
+}
+
+/** Runs the demo; resolves with the exit code: the client's, or 130 when interrupted. */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const reportsDir = resolve(options.cwd ?? process.cwd(), "reports");
+  const dataDir = await mkdtemp(join(tmpdir(), "cas-demo-"));
+  const running: Subprocess[] = [];
+  let client: Subprocess | undefined;
+  let interrupted = false;
+
+  // The children run in their own sessions, so Ctrl-C reaches only this process, which stops them in
+  // order: the client first (it ends its run early and still reports), then the caches and the server.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      // A second Ctrl-C: no more waiting.
+      for (const proc of running) proc.kill("SIGKILL");
+      return;
+    }
+    interrupted = true;
+    log.info("interrupted; stopping", { signal });
+    if (client) client.kill("SIGINT");
+  };
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const s of signals) process.on(s, onSignal);
+
+  try {
+    const server = await startProgram("server.ts", ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir], {
+      detached: true,
+    });
+    running.push(server.proc);
+    if (interrupted) return 130;
+    const peers = await startCachePeers(server.url, true);
+    running.push(...peers.map((p) => p.proc));
+    if (interrupted) return 130;
+
+    await mkdir(reportsDir, { recursive: true });
+    const json = join(reportsDir, "demo.json");
+    const html = join(reportsDir, "demo.html");
+    log.info("cluster up", { server: server.url, caches: peers.map((p) => p.url) });
+    const args = [
+      ...["--server", server.url, "--cache", peers.map((p) => p.url).join(",")],
+      ...DEMO_CLIENT_ARGS,
+      ...["--json", json, "--html", html, "--log-level", "warn"],
+      ...options.clientArgs,
+    ];
+    client = Bun.spawn([process.execPath, resolve(PROJECT_ROOT, "client.ts"), ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      detached: true,
+      stdin: "ignore",
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    running.push(client);
+    const code = await client.exited;
+    if (code === 0) {
+      const shown = (path: string) => relative(options.cwd ?? process.cwd(), path) || path;
+      process.stderr.write(`\nreports: ${shown(json)}, ${shown(html)}\n`);
+    }
+    return interrupted ? 130 : code;
+  } finally {
+    // Caches before the server they load from; the client is already done (or never started).
+    for (const proc of running.slice().reverse()) await stopProcess(proc);
+    await rm(dataDir, { recursive: true, force: true });
+    for (const s of signals) process.off(s, onSignal);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await runDemo({ clientArgs: process.argv.slice(2) });
+  } catch (err) {
+    log.error("demo failed", { error: err });
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * `bun run demo` end to end: a short run exits 0, prints the text report and writes both reports to
+ * ./reports/; Ctrl-C (SIGINT) mid-run or during start-up stops everything; no process is ever left behind.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { PROJECT_ROOT } from "../lib/program-process.ts";
+
+const DEMO = resolve(PROJECT_ROOT, "scripts/demo.ts");
+
+/** Processes whose environment carries `marker`: the demo and every child it started. */
+async function processesMarked(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = await Bun.file(`/proc/${entry}/environ`).text();
+      if (environ.includes(`CAS_DEMO_TEST_MARKER=${marker}`)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+interface DemoRun {
+  proc: ReturnType<typeof spawnDemo>;
+  cwd: string;
+  marker: string;
+  stderrLines: string[];
+  stdout: Promise<string>;
+}
+
+function spawnDemo(cwd: string, marker: string, args: string[]) {
+  return Bun.spawn([process.execPath, DEMO, ...args], {
+    cwd,
+    env: { ...process.env, CAS_DEMO_TEST_MARKER: marker },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+/** Every run of this file, so that even a test that timed out leaves nothing behind. */
+const runs: DemoRun[] = [];
+
+async function startDemo(args: string[]): Promise<DemoRun> {
+  const cwd = await mkdtemp(join(tmpdir(), "cas-demo-test-"));
+  const marker = crypto.randomUUID();
+  const proc = spawnDemo(cwd, marker, args);
+  const stderrLines: string[] = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) stderrLines.push(...decoder.decode(chunk).split("\n"));
+  })();
+  const run = { proc, cwd, marker, stderrLines, stdout: new Response(proc.stdout).text() };
+  runs.push(run);
+  return run;
+}
+
+async function waitForLog(run: DemoRun, msg: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!run.stderrLines.some((l) => l.includes(`"msg":"${msg}"`))) {
+    if (Date.now() > deadline) throw new Error(`no "${msg}" from the demo:\n${run.stderrLines.join("\n")}`);
+    await Bun.sleep(50);
+  }
+}
+
+async function cleanUp(run: DemoRun): Promise<void> {
+  for (const pid of await processesMarked(run.marker)) process.kill(pid, "SIGKILL");
+  await rm(run.cwd, { recursive: true, force: true });
+}
+
+describe("bun run demo", () => {
+  afterAll(async () => {
+    for (const run of runs) await cleanUp(run);
+  });
+
+  test("a short run exits 0, prints the text report, writes both reports and leaves no process", async () => {
+    const run = await startDemo(["--duration", "2s", "--rate", "20"]);
+    try {
+      const code = await run.proc.exited;
+      const stdout = await run.stdout;
+      expect(code).toBe(0);
+      expect(stdout).toContain("Requests      [total, rate, throughput]");
+      expect(stdout).toContain("Success       [ratio]");
+      const report = (await Bun.file(join(run.cwd, "reports/demo.json")).json()) as Record<string, unknown>;
+      // --rate 20 from the command line overrides the demo's rate: about 40 requests in 2 s.
+      expect(report.requests).toBeGreaterThan(20);
+      expect(report.requests).toBeLessThan(60);
+      expect(report.success).toBe(1);
+      const html = await Bun.file(join(run.cwd, "reports/demo.html")).text();
+      expect(html).toStartWith("<!doctype html>");
+      expect(await processesMarked(run.marker)).toEqual([]);
+    } finally {
+      await cleanUp(run);
+    }
+  }, 30_000);
+
+  test("Ctrl-C mid-run ends the run early with its report, exits 130 and leaves no process", async () => {
+    const run = await startDemo(["--duration", "60s", "--rate", "20"]);
+    try {
+      await waitForLog(run, "cluster up");
+      // The children run in sessions of their own; with the demo six marked processes: the demo, the server, three caches and the client.
+      await Bun.sleep(1000);
+      expect((await processesMarked(run.marker)).length).toBe(6);
+      run.proc.kill("SIGINT");
+      expect(await run.proc.exited).toBe(130);
+      expect(await run.stdout).toContain("Requests      [total, rate, throughput]");
+      expect(await Bun.file(join(run.cwd, "reports/demo.json")).exists()).toBe(true);
+      expect(await processesMarked(run.marker)).toEqual([]);
+    } finally {
+      await cleanUp(run);
+    }
+  }, 30_000);
+
+  test("Ctrl-C while the cluster starts exits 130 and leaves no process", async () => {
+    const run = await startDemo(["--duration", "60s"]);
+    try {
+      // As soon as the demo has started a child.
+      const deadline = Date.now() + 10_000;
+      while ((await processesMarked(run.marker)).length < 2 && Date.now() < deadline) await Bun.sleep(10);
+      run.proc.kill("SIGINT");
+      expect(await run.proc.exited).toBe(130);
+      expect(await processesMarked(run.marker)).toEqual([]);
+    } finally {
+      await cleanUp(run);
+    }
+  }, 30_000);
+});
