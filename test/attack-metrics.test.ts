@@ -1,24 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { AttackMetrics, errorText } from "../lib/attack-metrics.ts";
 import type { ShotResult } from "../lib/loadgen.ts";
+import { shot, T0 } from "./fixtures/shots.ts";
 
-const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
-const target = { method: "GET", url: "http://127.0.0.1/x" };
-
-function shot(seq: number, fields: Partial<ShotResult> = {}): ShotResult {
-  const due = T0 + seq * 10; // 100 req/s
-  return {
-    seq,
-    target,
-    due,
-    sent: due,
-    latencyNs: 1e6,
-    sendLagNs: 0,
-    status: 200,
-    bytesIn: 100,
-    bytesOut: 10,
-    ...fields,
-  };
+/** A result due at T0 + seq × 10 ms (100 req/s) with 100 bytes in and 10 out. */
+function shotAt(seq: number, fields: Partial<ShotResult> = {}): ShotResult {
+  return shot({ seq, bytesIn: 100, bytesOut: 10, ...fields });
 }
 
 /** Nearest rank, the histogram's definition: the ceil(q·n)-th smallest value. */
@@ -50,7 +37,7 @@ describe("AttackMetrics", () => {
         endWaitNs = (i - 9999) * 10 * 1e6 + latencyNs;
       }
       const status = i % 100 === 99 ? 503 : i % 250 === 0 ? 0 : 200;
-      m.add(shot(i, { latencyNs, status, ...(status === 0 && { error: "connection refused" }) }));
+      m.add(shotAt(i, { latencyNs, status, ...(status === 0 && { error: "connection refused" }) }));
     }
     const s = m.close();
     latencies.sort((a, b) => a - b);
@@ -83,9 +70,9 @@ describe("AttackMetrics", () => {
 
   test("end is the latest due time plus latency, wait is end - latest, rate and throughput follow vegeta", () => {
     const m = new AttackMetrics();
-    m.add(shot(0, { latencyNs: 5e6 })); // ends at T0 + 5 ms
-    m.add(shot(1, { latencyNs: 500e6 })); // due T0 + 10 ms, ends at T0 + 510 ms
-    m.add(shot(2, { latencyNs: 2e6, status: 404 })); // due T0 + 20 ms, ends at T0 + 22 ms
+    m.add(shotAt(0, { latencyNs: 5e6 })); // ends at T0 + 5 ms
+    m.add(shotAt(1, { latencyNs: 500e6 })); // due T0 + 10 ms, ends at T0 + 510 ms
+    m.add(shotAt(2, { latencyNs: 2e6, status: 404 })); // due T0 + 20 ms, ends at T0 + 22 ms
     const s = m.close();
     expect(s.earliest).toBe(T0);
     expect(s.latest).toBe(T0 + 20);
@@ -102,7 +89,7 @@ describe("AttackMetrics", () => {
     const empty = new AttackMetrics().close();
     expect(empty.errors).toEqual([]);
     const m = new AttackMetrics();
-    for (const error of ["b", "a", "b", "c", "a"]) m.add(shot(0, { status: 0, error }));
+    for (const error of ["b", "a", "b", "c", "a"]) m.add(shotAt(0, { status: 0, error }));
     expect(m.close().errors).toEqual(["b", "a", "c"]);
   });
 
@@ -118,19 +105,19 @@ describe("AttackMetrics", () => {
 
   test("bucket counts are exact, upper bounds exclusive, and the last bucket open-ended", () => {
     const m = new AttackMetrics({ buckets: [0, 1e6, 5e6] });
-    for (const latencyNs of [0, 999_999, 1e6, 4_999_999, 5e6, 60e9]) m.add(shot(0, { latencyNs }));
+    for (const latencyNs of [0, 999_999, 1e6, 4_999_999, 5e6, 60e9]) m.add(shotAt(0, { latencyNs }));
     expect(m.close().buckets).toEqual({ bounds: [0, 1e6, 5e6], counts: [2, 2, 2] });
   });
 
   test("a value below the first bound lands in the last bucket, as vegeta counts it", () => {
     const m = new AttackMetrics({ buckets: [1e6, 5e6, 10e6] });
-    m.add(shot(0, { latencyNs: 10 }));
+    m.add(shotAt(0, { latencyNs: 10 }));
     expect(m.close().buckets!.counts).toEqual([0, 0, 1]);
   });
 
   test("send lag percentiles come from sendLagNs", () => {
     const m = new AttackMetrics();
-    for (let i = 1; i <= 100; i++) m.add(shot(i, { sendLagNs: i * 10_000 }));
+    for (let i = 1; i <= 100; i++) m.add(shotAt(i, { sendLagNs: i * 10_000 }));
     const lag = m.close().sendLag;
     expect(lag.max).toBe(1_000_000);
     expect(Math.abs(lag.p50 - 500_000) / 500_000).toBeLessThanOrEqual(0.001);
@@ -142,7 +129,7 @@ describe("AttackMetrics", () => {
     for (let i = 0; i < 300; i++) {
       // seconds 0 and 2 are fast; second 1 is slow and half failing
       const slow = i >= 100 && i < 200;
-      m.add(shot(i, { latencyNs: slow ? 800e6 : 1e6, status: slow && i % 2 === 0 ? 500 : 200 }));
+      m.add(shotAt(i, { latencyNs: slow ? 800e6 : 1e6, status: slow && i % 2 === 0 ? 500 : 200 }));
     }
     const series = m.close().series;
     expect(series.map((p) => [p.t, p.requests, p.failures])).toEqual([

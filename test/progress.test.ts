@@ -1,21 +1,7 @@
 import { expect, test } from "bun:test";
 import { Histogram } from "../lib/histogram.ts";
-import type { ShotResult } from "../lib/loadgen.ts";
 import { progressLine, progressWanted, startProgress } from "../lib/progress.ts";
-
-function shot(status: number, latencyNs: number): ShotResult {
-  return {
-    seq: 0,
-    target: { method: "GET", url: "http://x/" },
-    due: 0,
-    sent: 0,
-    latencyNs,
-    sendLagNs: 0,
-    status,
-    bytesIn: 0,
-    bytesOut: 0,
-  };
-}
+import { shot } from "./fixtures/shots.ts";
 
 test("progressWanted() only on a terminal and when not quiet", () => {
   expect(progressWanted(false, true)).toBe(true);
@@ -50,8 +36,8 @@ test("startProgress() rewrites one line in place and erases it on stop()", async
       wrote();
     },
   });
-  p.add(shot(200, 2e6));
-  p.add(shot(500, 4e6));
+  p.add(shot({ status: 200, latencyNs: 2e6 }));
+  p.add(shot({ status: 500, latencyNs: 4e6 }));
   await first;
   p.stop();
   p.stop();

@@ -1,24 +1,7 @@
 import { expect, test } from "bun:test";
 import { AttackMetrics } from "../lib/attack-metrics.ts";
 import { HDRPLOT_QUANTILES, renderHdrplot } from "../lib/report-hdrplot.ts";
-
-function summaryOf(latencies: number[]) {
-  const m = new AttackMetrics();
-  latencies.forEach((latencyNs, i) =>
-    m.add({
-      seq: i,
-      target: { method: "GET", url: "http://x/" },
-      due: i,
-      sent: i,
-      latencyNs,
-      sendLagNs: 0,
-      status: 200,
-      bytesIn: 0,
-      bytesOut: 0,
-    }),
-  );
-  return m.close();
-}
+import { summaryOf } from "./fixtures/shots.ts";
 
 test("renderHdrplot() prints vegeta's header and one row per fixed quantile", () => {
   const latencies = Array.from({ length: 1000 }, (_, i) => (i + 1) * 1e6); // 1..1000 ms

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { AttackMetrics } from "../lib/attack-metrics.ts";
 import { parseBuckets, parseReportKind, renderHist } from "../lib/report-hist.ts";
+import { summaryOf } from "./fixtures/shots.ts";
 
 describe("parseReportKind()", () => {
   test("knows json, text, hdrplot and hist[...]", () => {
@@ -31,22 +32,9 @@ test("parseBuckets() trims spaces around each bound, as vegeta", () => {
 });
 
 test("renderHist() prints vegeta's table: exclusive upper bounds, +Inf last, one # per 1/75", () => {
-  const m = new AttackMetrics({ buckets: [0, 1e6, 5e6, 10e6] });
   const latencies = [0.5e6, 0.9e6, 1e6, 2e6, 3e6, 4e6, 4.5e6, 20e6];
-  latencies.forEach((latencyNs, i) =>
-    m.add({
-      seq: i,
-      target: { method: "GET", url: "http://x/" },
-      due: i,
-      sent: i,
-      latencyNs,
-      sendLagNs: 0,
-      status: 200,
-      bytesIn: 0,
-      bytesOut: 0,
-    }),
-  );
-  expect(renderHist(m.close())).toBe(
+  const summary = summaryOf(latencies, { buckets: [0, 1e6, 5e6, 10e6] });
+  expect(renderHist(summary)).toBe(
     [
       "Bucket         #  %       Histogram",
       "[0s,    1ms]   2  25.00%  ##################",
