@@ -180,18 +180,31 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
   // Keys reach the Group only after parseKey accepted them.
   const blobKey = (key: string): BlobKey => parseKey(key)!;
 
+  // Every load leaves garbage behind (the fetch's buffers, and under churn the blob it evicts) that the engine
+  // collects late: left alone, RSS runs tens of MiB past --cache-bytes. A full collection after each eighth of
+  // the budget has been loaded (a few ms each) keeps it near --cache-bytes; a workload of hits never pays.
+  const collectEvery = Math.min(32 * 2 ** 20, Math.max(2 * 2 ** 20, config.cacheBytes / 8));
+  let loadedSinceCollect = 0;
+  const loaded = (value: FetchedBlob): FetchedBlob => {
+    if (value.kind === "held") loadedSinceCollect += value.body.byteLength;
+    if (loadedSinceCollect >= collectEvery) {
+      loadedSinceCollect = 0;
+      Bun.gc(true);
+    }
+    return value;
+  };
   const group = new Group<FetchedBlob>({
     cacheBytes: config.cacheBytes,
     sizeOf: (v) => (v.kind === "held" ? v.body.byteLength : 0),
     cacheable: (v) => v.kind === "held",
-    load: (key) => fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin")),
+    load: (key) => fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin")).then(loaded),
     pickPeer: (key) => peers?.pick(key),
     fetchFromPeer: (peer, key, { fresh }) =>
       fetchBlob(
         `${peer}/_peer/cas/${key}`,
         blobKey(key),
         upstream("peer", fresh ? { "cache-control": "no-cache" } : undefined),
-      ),
+      ).then(loaded),
     isFinal: (err) => err instanceof HttpError && err.status === 404,
     onPeerError: (peer, key, err) =>
       logger.warn("peer fetch failed; loading from the origin", {
