@@ -77,6 +77,16 @@ describe("Grafana dashboard", () => {
     }
   });
 
+  test("lays its panels out on Grafana's 24-column grid without overlaps", () => {
+    type Box = { x: number; y: number; w: number; h: number };
+    const boxes: [string, Box][] = dashboard.panels.map((p: DashboardJson) => [p.title, p.gridPos]);
+    for (const [title, b] of boxes) expect(b.x + b.w, title).toBeLessThanOrEqual(24);
+    const overlap = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+    for (const [i, [ta, a]] of boxes.entries()) {
+      for (const [tb, b] of boxes.slice(i + 1)) expect(overlap(a, b), `${ta} / ${tb}`).toBe(false);
+    }
+  });
+
   test("names only metrics of the shared contract", () => {
     expect(usedNames.length).toBeGreaterThan(10);
     for (const name of usedNames) expect(contractNames, name).toContain(name);
