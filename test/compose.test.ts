@@ -127,6 +127,11 @@ describe("compose.yaml", () => {
       port: Number(clientArgs[clientArgs.indexOf("--metrics-port") + 1]),
     });
     expect(p.image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    // Rule files are named relative to the config, and mounted beside it.
+    for (const file of config.rule_files as string[]) {
+      const rulesMount = (p.volumes as string[]).find((v) => v.split(":")[1] === `/etc/prometheus/${file}`);
+      expect(rulesMount?.split(":")[0]).toBe(`./monitoring/prometheus/${file}`);
+    }
   });
 
   test("Grafana gets the Prometheus data source and the dashboard from monitoring/", async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { PROJECT_ROOT } from "../lib/program-process.ts";
 import { CONFIGMAP_PATH, DASHBOARD_PATH, renderDashboardConfigMap } from "../scripts/dashboard-configmap.ts";
+import { PROMETHEUS_RULE_PATH, RULES_PATH, renderPrometheusRule } from "../scripts/prometheus-rule.ts";
 import { kubectlDryRun } from "./support/kube-api-stand-in.ts";
 import { acceptedConfig, flagsIn } from "./support/program-help.ts";
 
@@ -117,64 +118,105 @@ describe("k8s/ manifests against the Kubernetes schemas", () => {
     }
   });
 
-  test("ServiceMonitors pass a minimal schema of the monitoring.coreos.com/v1 CRD", () => {
-    const schema = {
+  test("ServiceMonitors and the PrometheusRule pass minimal schemas of their monitoring.coreos.com/v1 CRDs", () => {
+    const metadata = {
+      type: "object",
+      required: ["name", "namespace"],
+      properties: {
+        name: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
+        namespace: { type: "string" },
+        labels: { type: "object", additionalProperties: { type: "string" } },
+      },
+    };
+    const duration = { type: "string", pattern: "^([0-9]+(ms|s|m|h|d|w|y))+$" };
+    const stringMap = { type: "object", additionalProperties: { type: "string" } };
+    const crd = (kind: string, spec: object) => ({
       type: "object",
       required: ["apiVersion", "kind", "metadata", "spec"],
       additionalProperties: false,
-      properties: {
-        apiVersion: { const: "monitoring.coreos.com/v1" },
-        kind: { const: "ServiceMonitor" },
-        metadata: {
-          type: "object",
-          required: ["name", "namespace"],
-          properties: {
-            name: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
-            namespace: { type: "string" },
-            labels: { type: "object", additionalProperties: { type: "string" } },
+      properties: { apiVersion: { const: "monitoring.coreos.com/v1" }, kind: { const: kind }, metadata, spec },
+    });
+    const schemas: Record<string, object> = {
+      ServiceMonitor: crd("ServiceMonitor", {
+        type: "object",
+        required: ["selector", "endpoints"],
+        additionalProperties: false,
+        properties: {
+          jobLabel: { type: "string" },
+          namespaceSelector: { type: "object" },
+          selector: {
+            type: "object",
+            additionalProperties: false,
+            properties: { matchLabels: stringMap, matchExpressions: { type: "array" } },
           },
-        },
-        spec: {
-          type: "object",
-          required: ["selector", "endpoints"],
-          additionalProperties: false,
-          properties: {
-            jobLabel: { type: "string" },
-            namespaceSelector: { type: "object" },
-            selector: {
+          endpoints: {
+            type: "array",
+            minItems: 1,
+            items: {
               type: "object",
+              required: ["port"],
               additionalProperties: false,
               properties: {
-                matchLabels: { type: "object", additionalProperties: { type: "string" } },
-                matchExpressions: { type: "array" },
+                port: { type: "string" },
+                path: { type: "string", pattern: "^/" },
+                scheme: { enum: ["http", "https"] },
+                interval: duration,
+                scrapeTimeout: duration,
+                honorLabels: { type: "boolean" },
               },
             },
-            endpoints: {
-              type: "array",
-              minItems: 1,
-              items: {
-                type: "object",
-                required: ["port"],
-                additionalProperties: false,
-                properties: {
-                  port: { type: "string" },
-                  path: { type: "string", pattern: "^/" },
-                  scheme: { enum: ["http", "https"] },
-                  interval: { type: "string", pattern: "^([0-9]+(ms|s|m|h))+$" },
-                  scrapeTimeout: { type: "string", pattern: "^([0-9]+(ms|s|m|h))+$" },
-                  honorLabels: { type: "boolean" },
+          },
+        },
+      }),
+      PrometheusRule: crd("PrometheusRule", {
+        type: "object",
+        required: ["groups"],
+        additionalProperties: false,
+        properties: {
+          groups: {
+            type: "array",
+            minItems: 1,
+            items: {
+              type: "object",
+              required: ["name", "rules"],
+              additionalProperties: false,
+              properties: {
+                name: { type: "string", minLength: 1 },
+                interval: duration,
+                rules: {
+                  type: "array",
+                  minItems: 1,
+                  items: {
+                    type: "object",
+                    required: ["expr"],
+                    oneOf: [{ required: ["alert"] }, { required: ["record"] }],
+                    additionalProperties: false,
+                    properties: {
+                      alert: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+                      record: { type: "string" },
+                      expr: { type: "string", minLength: 1 },
+                      for: duration,
+                      labels: stringMap,
+                      annotations: stringMap,
+                    },
+                  },
                 },
               },
             },
           },
         },
-      },
+      }),
     };
-    const validate = new Ajv({ allErrors: true }).compile(schema);
+    const ajv = new Ajv({ allErrors: true });
     const crds = manifests.filter((m) => CRD_GROUPS.includes(m.doc.apiVersion));
-    expect(crds.length).toBeGreaterThan(0);
+    expect(crds.map((m) => m.doc.kind).sort()).toEqual([
+      "PrometheusRule",
+      "ServiceMonitor",
+      "ServiceMonitor",
+      "ServiceMonitor",
+    ]);
     for (const { file, doc } of crds) {
-      expect(doc.kind).toBe("ServiceMonitor");
+      const validate = ajv.compile(schemas[doc.kind]!);
       const ok = validate(doc);
       expect(ok ? [] : validate.errors!.map((e) => `${file}: ${e.instancePath} ${e.message}`)).toEqual([]);
     }
@@ -385,6 +427,12 @@ describe("k8s/ wiring", () => {
     const cm = named("ConfigMap", "cas-grafana-dashboard")!;
     expect(cm.metadata.labels.grafana_dashboard).toBe("1");
     expect(cm.data["cas-harness.json"]).toBe(json);
+  });
+
+  test("the PrometheusRule is generated from monitoring's rules file (bun scripts/prometheus-rule.ts)", async () => {
+    const rules = await Bun.file(RULES_PATH).text();
+    expect(await Bun.file(PROMETHEUS_RULE_PATH).text()).toBe(renderPrometheusRule(rules));
+    expect(named("PrometheusRule", "cas-harness")!.spec).toEqual(Bun.YAML.parse(rules) as Obj);
   });
 });
 

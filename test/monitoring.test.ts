@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { PROJECT_ROOT } from "../lib/program-process.ts";
 import { startLocalStack, type LocalStack } from "./support/local-stack.ts";
 import {
   dashboardQueries,
@@ -57,6 +58,12 @@ const contractNames = new Set(
 const dashboard: DashboardJson = await loadDashboard();
 const queries = dashboardQueries(dashboard);
 const usedNames = [...new Set(queries.flatMap((q) => metricNamesInExpr(q.expr)))].sort();
+const RULES_DIR = resolve(PROJECT_ROOT, "monitoring/prometheus");
+const rules = Bun.YAML.parse(await Bun.file(join(RULES_DIR, "rules.yml")).text()) as DashboardJson;
+const ruleExprs: string[] = rules.groups.flatMap((g: DashboardJson) => g.rules.map((r: DashboardJson) => r.expr));
+/** Series Prometheus makes itself for every target. */
+const PROMETHEUS_OWN = ["up"];
+const ruleNames = [...new Set(ruleExprs.flatMap(metricNamesInExpr))].filter((n) => !PROMETHEUS_OWN.includes(n)).sort();
 const exprsOf = (panelTitle: RegExp) => queries.filter((q) => panelTitle.test(q.panel)).map((q) => q.expr);
 
 describe("Grafana dashboard", () => {
@@ -138,6 +145,32 @@ describe("Grafana dashboard", () => {
   });
 });
 
+async function promtool(args: string[], cwd = RULES_DIR): Promise<{ out: string; code: number }> {
+  const proc = Bun.spawn(["promtool", ...args], { cwd, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { out: out + err, code };
+}
+
+describe("Prometheus alerting rules", () => {
+  test("pass promtool check rules and name only metrics of the contract", async () => {
+    const { out, code } = await promtool(["check", "rules", "rules.yml"]);
+    expect(out).toContain(`SUCCESS: ${ruleExprs.length} rules found`);
+    expect(code).toBe(0);
+    expect(ruleNames.length).toBeGreaterThan(0);
+    for (const name of ruleNames) expect(contractNames, name).toContain(name);
+  });
+
+  test("fire as their unit tests expect (promtool test rules)", async () => {
+    const { out, code } = await promtool(["test", "rules", "rules.test.yml"]);
+    expect(out).toContain("SUCCESS");
+    expect(code).toBe(0);
+  });
+});
+
 describe("the programs' /metrics", () => {
   let stack: LocalStack;
   const pages: Record<"server" | "cache" | "client", string> = { server: "", cache: "", client: "" };
@@ -167,6 +200,11 @@ describe("the programs' /metrics", () => {
   test("every metric name the dashboard queries is exposed by a program", () => {
     const exposed = new Set(Object.values(pages).flatMap((text) => [...exposedMetricNames(text)]));
     for (const name of usedNames) expect(exposed, name).toContain(name);
+  });
+
+  test("every metric name the alerting rules use is exposed by a program", () => {
+    const exposed = new Set(Object.values(pages).flatMap((text) => [...exposedMetricNames(text)]));
+    for (const name of ruleNames) expect(exposed, name).toContain(name);
   });
 
   test("promtool check metrics finds nothing to report on any program", async () => {

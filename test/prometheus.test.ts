@@ -29,7 +29,12 @@ function localScrapeConfig(project: Obj, targets: Record<(typeof CAS_JOBS)[numbe
       ...job,
       static_configs: [{ targets: [targets[job.job_name as (typeof CAS_JOBS)[number]]] }],
     }));
-  return { global: { ...project.global, scrape_interval: "1s", evaluation_interval: "1s" }, scrape_configs: jobs };
+  const ruleFiles = (project.rule_files as string[]).map((f) => resolve(PROJECT_CONFIG, "..", f));
+  return {
+    global: { ...project.global, scrape_interval: "1s", evaluation_interval: "1s" },
+    rule_files: ruleFiles,
+    scrape_configs: jobs,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -122,6 +127,20 @@ describe("Prometheus with the project's scrape config", () => {
     });
     expect(targets.map((t) => t.labels.job).sort()).toEqual([...CAS_JOBS].sort());
     expect(targets.every((t) => t.health === "up")).toBe(true);
+  }, 30_000);
+
+  test("the project's alerting rules are loaded and evaluate without error", async () => {
+    const rules = await waitFor("evaluated rules", 20_000, async () => {
+      const body = (await (await fetch(`${api}/api/v1/rules`)).json()) as Obj;
+      const all: Obj[] = body.data.groups.flatMap((g: Obj) => g.rules);
+      return all.length > 0 && all.every((r) => r.lastEvaluation !== "0001-01-01T00:00:00Z") ? all : undefined;
+    });
+    const project = Bun.YAML.parse(
+      await Bun.file(resolve(PROJECT_ROOT, "monitoring/prometheus/rules.yml")).text(),
+    ) as Obj;
+    const names = project.groups.flatMap((g: Obj) => g.rules.map((r: Obj) => r.alert ?? r.record));
+    expect(rules.map((r) => r.name).sort()).toEqual(names.sort());
+    for (const r of rules) expect(`${r.name}: ${r.health} ${r.lastError ?? ""}`.trim()).toBe(`${r.name}: ok`);
   }, 30_000);
 
   test("the dashboard's hit-ratio query returns a ratio", async () => {

@@ -23,6 +23,7 @@ const RESOURCES: Record<string, [string, string, boolean][]> = {
   "monitoring.coreos.com/v1": [
     ["servicemonitors", "ServiceMonitor", true],
     ["podmonitors", "PodMonitor", true],
+    ["prometheusrules", "PrometheusRule", true],
   ],
 };
 
