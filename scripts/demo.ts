@@ -42,7 +42,7 @@ async function stopProcess(proc: Subprocess, signal: NodeJS.Signals = "SIGTERM")
 }
 
 /** Starts three peers that list each other, retrying with new ports if one was taken meanwhile. */
-async function startCachePeers(origin: string, detached: boolean): Promise<ProgramProcess[]> {
+async function startCachePeers(origin: string): Promise<ProgramProcess[]> {
   for (let attempt = 1; ; attempt++) {
     const urls = Array.from({ length: CACHE_PEERS }, () => `http://127.0.0.1:${freePort()}`);
     const started = await Promise.allSettled(
@@ -61,7 +61,7 @@ async function startCachePeers(origin: string, detached: boolean): Promise<Progr
             "--self",
             self,
           ],
-          { detached },
+          { detached: true },
         ),
       ),
     );
@@ -109,7 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     });
     running.push(server.proc);
     if (interrupted) return 130;
-    const peers = await startCachePeers(server.url, true);
+    const peers = await startCachePeers(server.url);
     running.push(...peers.map((p) => p.proc));
     if (interrupted) return 130;
 
@@ -131,10 +131,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       stderr: "inherit",
     });
     running.push(client);
+    const started = Date.now();
     const code = await client.exited;
-    if (code === 0) {
+    // `-- --help` prints the client's help and writes nothing; say "written" only of files of this run.
+    if (code === 0 && (await Bun.file(json).exists()) && (await Bun.file(json).stat()).mtimeMs >= started - 1000) {
       const shown = (path: string) => relative(options.cwd ?? process.cwd(), path) || path;
-      process.stderr.write(`\nreports: ${shown(json)}, ${shown(html)}\n`);
+      log.info("reports written", { json: shown(json), html: shown(html) });
     }
     return interrupted ? 130 : code;
   } finally {
