@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PROJECT_ROOT } from "../lib/program-process.ts";
+import { freePort } from "./support/cache-fixtures.ts";
 import { startLocalStack, type LocalStack } from "./support/local-stack.ts";
 import { dashboardQueries, loadDashboard, withFixedInterval } from "./support/promql.ts";
 
@@ -35,13 +36,6 @@ function localScrapeConfig(project: Obj, targets: Record<(typeof CAS_JOBS)[numbe
     rule_files: ruleFiles,
     scrape_configs: jobs,
   };
-}
-
-async function freePort(): Promise<number> {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -78,7 +72,7 @@ describe("Prometheus with the project's scrape config", () => {
     });
     const configFile = join(dir, "prometheus.yml");
     await Bun.write(configFile, JSON.stringify(config, null, 2));
-    const port = await freePort();
+    const port = freePort();
     api = `http://127.0.0.1:${port}`;
     prometheus = Bun.spawn(
       [
