@@ -91,6 +91,10 @@ describe("bun run demo", () => {
       expect(report.requests).toBeGreaterThan(20);
       expect(report.requests).toBeLessThan(60);
       expect(report.success).toBe(1);
+      // The mixed workload: some requests hit, some are forced misses (--hit-ratio 0.9) or first loads.
+      const hitRatio = (report.cas as { hit_ratio: number }).hit_ratio;
+      expect(hitRatio).toBeGreaterThan(0);
+      expect(hitRatio).toBeLessThan(1);
       const html = await Bun.file(join(run.cwd, "reports/demo.html")).text();
       expect(html).toStartWith("<!doctype html>");
       expect(await processesMarked(run.marker)).toEqual([]);
