@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { PROJECT_ROOT } from "../lib/program-process.ts";
 import { acceptedConfig, flagsIn } from "./support/program-help.ts";
+import { runCommand } from "./support/run-command.ts";
 
 // `any`: parsed YAML, whose shape the schema test vouches for.
 type Obj = Record<string, any>;
@@ -100,11 +101,8 @@ describe("compose.yaml", () => {
     const e = Object.fromEntries(Object.entries(env("client")).map(([k, v]) => [k, interpolate(String(v))]));
     // Parsing happens before any traffic: aimed at a closed port, a run with good settings fails on the
     // upload (not with exit 2, which means a bad flag or value).
-    const proc = Bun.spawn(
-      [process.execPath, resolve(PROJECT_ROOT, "client.ts"), "--server", "http://127.0.0.1:1", "--quiet"],
-      { env: { ...process.env, ...e }, stdout: "ignore", stderr: "pipe" },
-    );
-    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    const client = [process.execPath, resolve(PROJECT_ROOT, "client.ts")];
+    const { stderr, code } = await runCommand([...client, "--server", "http://127.0.0.1:1", "--quiet"], { env: e });
     expect(stderr).not.toContain("invalid value");
     expect(code).not.toBe(2);
   });

@@ -13,6 +13,7 @@ import { CONFIGMAP_PATH, DASHBOARD_PATH, renderDashboardConfigMap } from "../scr
 import { PROMETHEUS_RULE_PATH, RULES_PATH, renderPrometheusRule } from "../scripts/prometheus-rule.ts";
 import { kubectlDryRun } from "./support/kube-api-stand-in.ts";
 import { acceptedConfig, flagsIn } from "./support/program-help.ts";
+import { runCommand } from "./support/run-command.ts";
 
 const K8S_DIR = resolve(PROJECT_ROOT, "k8s");
 
@@ -101,17 +102,10 @@ describe("k8s/ manifests against the Kubernetes schemas", () => {
         `export const m${i}: T${i} = ${JSON.stringify(doc, null, 2)};`,
       ]);
       await Bun.write(join(dir, "manifests.ts"), lines.join("\n") + "\n");
-      const proc = Bun.spawn([process.execPath, "check", "--no-pretty", "-p", dir], {
+      const { stdout, stderr, code } = await runCommand([process.execPath, "check", "--no-pretty", "-p", dir], {
         cwd: dir,
-        stdout: "pipe",
-        stderr: "pipe",
       });
-      const [out, err, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
-      expect(out + err).not.toContain("error TS");
+      expect(stdout + stderr).not.toContain("error TS");
       expect(code).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -462,15 +456,10 @@ describe("kubectl", () => {
   });
 
   test.skipIf(!hasKubectl)("kubectl kustomize k8s/ renders every object", async () => {
-    const proc = Bun.spawn(["kubectl", "kustomize", K8S_DIR], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    expect(err).toBe("");
+    const { stdout, stderr, code } = await runCommand(["kubectl", "kustomize", K8S_DIR]);
+    expect(stderr).toBe("");
     expect(code).toBe(0);
-    const docs = Bun.YAML.parse(out) as Obj[];
+    const docs = Bun.YAML.parse(stdout) as Obj[];
     expect(
       docs
         .map((d) => `${d.kind}/${d.metadata.name}`)

@@ -17,6 +17,7 @@ import {
   withFixedInterval,
   type DashboardJson,
 } from "./support/promql.ts";
+import { runCommand } from "./support/run-command.ts";
 
 /** The metric names of the shared contract (README, section Metrics), per program. */
 const CONTRACT = {
@@ -130,14 +131,9 @@ describe("Grafana dashboard", () => {
       const rules = queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: withFixedInterval(q.expr) }));
       const file = join(dir, "rules.yml");
       await Bun.write(file, JSON.stringify({ groups: [{ name: "dashboard", rules }] }));
-      const proc = Bun.spawn(["promtool", "check", "rules", file], { stdout: "pipe", stderr: "pipe" });
-      const [out, err, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
-      expect(err).toBe("");
-      expect(out).toContain(`SUCCESS: ${rules.length} rules found`);
+      const { stdout, stderr, code } = await runCommand(["promtool", "check", "rules", file]);
+      expect(stderr).toBe("");
+      expect(stdout).toContain(`SUCCESS: ${rules.length} rules found`);
       expect(code).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -145,14 +141,10 @@ describe("Grafana dashboard", () => {
   });
 });
 
-async function promtool(args: string[], cwd = RULES_DIR): Promise<{ out: string; code: number }> {
-  const proc = Bun.spawn(["promtool", ...args], { cwd, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { out: out + err, code };
+/** promtool in monitoring/prometheus, where the rules and their tests name each other. */
+async function promtool(args: string[]): Promise<{ out: string; code: number }> {
+  const { stdout, stderr, code } = await runCommand(["promtool", ...args], { cwd: RULES_DIR });
+  return { out: stdout + stderr, code };
 }
 
 describe("Prometheus alerting rules", () => {
@@ -209,15 +201,8 @@ describe("the programs' /metrics", () => {
 
   test("promtool check metrics finds nothing to report on any program", async () => {
     for (const name of ["server", "cache", "client"] as const) {
-      const proc = Bun.spawn(["promtool", "check", "metrics"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-      proc.stdin.write(pages[name]);
-      await proc.stdin.end();
-      const [out, err, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
-      expect(`${name}: ${out}${err}`).toBe(`${name}: `);
+      const { stdout, stderr, code } = await runCommand(["promtool", "check", "metrics"], { input: pages[name] });
+      expect(`${name}: ${stdout}${stderr}`).toBe(`${name}: `);
       expect(code).toBe(0);
     }
   });

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { PROJECT_ROOT } from "../lib/program-process.ts";
 import { freePort } from "./support/cache-fixtures.ts";
 import { startLocalStack, type LocalStack } from "./support/local-stack.ts";
+import { runCommand } from "./support/run-command.ts";
 import { dashboardQueries, loadDashboard, withFixedInterval } from "./support/promql.ts";
 
 const PROJECT_CONFIG = resolve(PROJECT_ROOT, "monitoring/prometheus/prometheus.yml");
@@ -103,9 +104,8 @@ describe("Prometheus with the project's scrape config", () => {
 
   test("the project's config and the local one derived from it pass promtool check config", async () => {
     for (const file of [PROJECT_CONFIG, join(dir, "prometheus.yml")]) {
-      const proc = Bun.spawn(["promtool", "check", "config", file], { stdout: "pipe", stderr: "pipe" });
-      const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-      expect(out).toContain("SUCCESS");
+      const { stdout, code } = await runCommand(["promtool", "check", "config", file]);
+      expect(stdout).toContain("SUCCESS");
       expect(code).toBe(0);
     }
   });

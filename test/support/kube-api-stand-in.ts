@@ -4,6 +4,8 @@
  * It knows the kinds a cluster with the Prometheus operator serves, nothing taken from our manifests.
  */
 
+import { runCommand, type CommandResult } from "./run-command.ts";
+
 /** group/version -> [plural resource, kind, namespaced] */
 const RESOURCES: Record<string, [string, string, boolean][]> = {
   v1: [
@@ -69,26 +71,17 @@ export async function kubectlDryRun(
   });
   try {
     // The server must keep answering while kubectl runs, so the child is awaited, never spawned synchronously.
-    const proc = Bun.spawn(
-      [
-        "kubectl",
-        "--kubeconfig=/dev/null",
-        `--server=${server.url.href}`,
-        "--request-timeout=10s",
-        ...args,
-        "--dry-run=client",
-        "--validate=false",
-        "-o",
-        "name",
-      ],
-      { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
-    );
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
+    return await runCommand([
+      "kubectl",
+      "--kubeconfig=/dev/null",
+      `--server=${server.url.href}`,
+      "--request-timeout=10s",
+      ...args,
+      "--dry-run=client",
+      "--validate=false",
+      "-o",
+      "name",
     ]);
-    return { code, stdout, stderr };
   } finally {
     await server.stop(true);
   }

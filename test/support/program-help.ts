@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import { PROJECT_ROOT } from "../../lib/program-process.ts";
+import { runCommand } from "./run-command.ts";
 
 export interface AcceptedConfig {
   /** Flag names with their dashes, e.g. `--peers-dns`, including the `--no-` form of switches. */
@@ -25,12 +26,9 @@ export function acceptedConfig(script: string): Promise<AcceptedConfig> {
 }
 
 async function readHelp(script: string): Promise<AcceptedConfig> {
-  const proc = Bun.spawn([process.execPath, resolve(PROJECT_ROOT, script), "--help"], {
+  const { stdout: text, code } = await runCommand([process.execPath, resolve(PROJECT_ROOT, script), "--help"], {
     cwd: PROJECT_ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   if (code !== 0) throw new Error(`${script} --help exited with ${code}`);
   const flags = new Set<string>();
   const env = new Set<string>();
