@@ -73,6 +73,26 @@ async function startCachePeers(origin: string): Promise<ProgramProcess[]> {
   }
 }
 
+/** One line per peer from its /stats: requests from the client, hits, and the loads between peers. */
+async function logPeerStats(urls: readonly string[]): Promise<void> {
+  for (const url of urls) {
+    try {
+      const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(2000) });
+      const s = (await res.json()) as Record<string, number>;
+      log.info("peer stats", {
+        peer: url,
+        clientGets: s.Gets! - s.ServerRequests!,
+        hits: s.CacheHits,
+        fromPeers: s.ServerRequests,
+        peerLoads: s.PeerLoads,
+        originLoads: s.LocalLoads,
+      });
+    } catch (err) {
+      log.warn("no stats from peer", { peer: url, err });
+    }
+  }
+}
+
 export interface DemoOptions {
   /** Arguments appended to the client's. */
   clientArgs: readonly string[];
@@ -133,6 +153,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     running.push(client);
     const started = Date.now();
     const code = await client.exited;
+    await logPeerStats(peers.map((p) => p.url));
     // `-- --help` prints the client's help and writes nothing; say "written" only of files of this run.
     if (code === 0 && (await Bun.file(json).exists()) && (await Bun.file(json).stat()).mtimeMs >= started - 1000) {
       const shown = (path: string) => relative(options.cwd ?? process.cwd(), path) || path;

@@ -29,7 +29,10 @@ interface DemoRun {
   proc: ReturnType<typeof spawnDemo>;
   cwd: string;
   marker: string;
+  /** stderr so far, split into lines. */
   stderrLines: string[];
+  /** Resolves when stderr is closed and every line is in. */
+  stderrDone: Promise<void>;
   stdout: Promise<string>;
 }
 
@@ -51,11 +54,17 @@ async function startDemo(args: string[]): Promise<DemoRun> {
   const marker = crypto.randomUUID();
   const proc = spawnDemo(cwd, marker, args);
   const stderrLines: string[] = [];
-  void (async () => {
+  const stderrDone = (async () => {
     const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) stderrLines.push(...decoder.decode(chunk).split("\n"));
+    let pending = "";
+    for await (const chunk of proc.stderr) {
+      const lines = (pending + decoder.decode(chunk, { stream: true })).split("\n");
+      pending = lines.pop()!;
+      stderrLines.push(...lines);
+    }
+    if (pending !== "") stderrLines.push(pending);
   })();
-  const run = { proc, cwd, marker, stderrLines, stdout: new Response(proc.stdout).text() };
+  const run = { proc, cwd, marker, stderrLines, stderrDone, stdout: new Response(proc.stdout).text() };
   runs.push(run);
   return run;
 }
@@ -95,6 +104,15 @@ describe("bun run demo", () => {
       const hitRatio = (report.cas as { hit_ratio: number }).hit_ratio;
       expect(hitRatio).toBeGreaterThan(0);
       expect(hitRatio).toBeLessThan(1);
+      // The three peers work as a cluster: each took a share of the client's requests, and they loaded
+      // from each other (a peer asked for a key another owns).
+      await run.stderrDone;
+      const peerStats = run.stderrLines
+        .filter((l) => l.includes('"msg":"peer stats"'))
+        .map((l) => JSON.parse(l) as Record<string, number>);
+      expect(peerStats.length).toBe(3);
+      for (const peer of peerStats) expect(peer.clientGets).toBeGreaterThan(0);
+      expect(peerStats.reduce((sum, peer) => sum + peer.peerLoads!, 0)).toBeGreaterThan(0);
       const html = await Bun.file(join(run.cwd, "reports/demo.html")).text();
       expect(html).toStartWith("<!doctype html>");
       expect(await processesMarked(run.marker)).toEqual([]);
