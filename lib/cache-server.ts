@@ -104,7 +104,7 @@ export function createCacheHandler(options: CacheHandlerOptions): (req: Request)
         req,
         route,
         started,
-        errorResponse(400, "bad_key", "expected a hex SHA-1 (40) or SHA-256 (64) digest"),
+        errorResponse(400, "invalid_key", "expected a hex SHA-1 (40) or SHA-256 (64) digest"),
       );
     }
     const fresh = bypass && isNoCache(req);

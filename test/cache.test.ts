@@ -149,7 +149,7 @@ describe("cache.ts against a real origin", () => {
   test("bad keys, unknown routes and other methods get JSON errors", async () => {
     const bad = await fetch(`${cache.url}/cas/not-a-hash`);
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toBe("bad_key");
+    expect(((await bad.json()) as { error: string }).error).toBe("invalid_key");
     expect((await fetch(`${cache.url}/nope`)).status).toBe(404);
     const put = await fetch(`${cache.url}/cas/${sha256(randomBytes(4))}`, { method: "PUT", body: "x" });
     expect(put.status).toBe(405);
