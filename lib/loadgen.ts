@@ -4,13 +4,16 @@
  * slowing the sender (no coordinated omission). When `maxInflight` requests are out, later ones queue and the wait
  * counts in their latency; `sendLagNs` tells the generator's own lateness apart from the server's.
  *
- * Pacing: timers tick in whole milliseconds, so the loop sleeps on a timer until ~2 ms before a due time, then
- * either blocks precisely (Atomics.wait plus a short spin) when no response is pending, or spins through the event
- * loop with setImmediate while responses are, sending every request already due at each turn. HTTP goes over
- * raw keep-alive sockets ({@linkcode Http1Client}).
+ * Pacing: timers tick in whole milliseconds, so the loop sleeps on a timer until ~2 ms before a due time. Then,
+ * with no response pending it blocks precisely (Atomics.wait plus a short spin); with responses pending it waits
+ * for them or for a worker-thread wake-up ({@linkcode WakeTimer}) shortly before the due time, and spins through
+ * the event loop (setImmediate) only for the last fraction of a millisecond. Every request already due is sent
+ * at each turn, each measured from its own due time. HTTP goes over raw keep-alive sockets
+ * ({@linkcode Http1Client}).
  */
 import { Http1Client, prepareRequest, type Http1Response, type PreparedRequest } from "./http1-client.ts";
 import { constantPacer } from "./pacer.ts";
+import { WakeTimer } from "./wake-timer.ts";
 
 export interface Target {
   method: string;
@@ -92,7 +95,9 @@ interface Shot {
 /** Below this wait a timer is too coarse (1 ms ticks, often 0.1-0.7 ms late): block or spin instead. */
 const TIMER_MARGIN_NS = 2.6e6;
 /** Atomics.wait wakes ~0.1 ms late: wait until this long before the due time, then spin. */
-const SPIN_NS = 200e3;
+const SPIN_NS = 120e3;
+/** A worker's wake-up lands ~0.15 ms late: ask for one this early, and only for waits longer than twice that. */
+const WAKE_EARLY_NS = 250e3;
 /** How often queued requests are checked against their deadline. */
 const QUEUE_SWEEP_MS = 10;
 
@@ -118,6 +123,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const client = new Http1Client({ keepAlive, insecure: options.insecure ?? false });
   const prepared = new WeakMap<Target, PreparedRequest | Error>();
   const waitCell = new Int32Array(new SharedArrayBuffer(4));
+  const wake = new WakeTimer(() => pump());
 
   const startNs = Bun.nanoseconds();
   const startEpoch = performance.timeOrigin + performance.now();
@@ -175,6 +181,10 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
         blockUntil(now + waitNs); // nothing to read meanwhile, so blocking costs no latency
         continue;
       }
+      if (waitNs > 2 * WAKE_EARLY_NS) {
+        wake.set(epoch(now + waitNs - WAKE_EARLY_NS));
+        return;
+      }
       immediate = setImmediate(pump);
       return;
     }
@@ -184,6 +194,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   function pumpNow(): void {
     if (timer !== undefined) clearTimeout(timer);
     if (immediate !== undefined) clearImmediate(immediate);
+    wake.cancel();
     pump();
   }
 
@@ -319,6 +330,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     if (immediate !== undefined) clearImmediate(immediate);
     if (endTimer !== undefined) clearTimeout(endTimer);
     timer = immediate = endTimer = undefined;
+    wake.close();
     settleIfDone();
   }
 

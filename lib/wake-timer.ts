@@ -1,0 +1,94 @@
+/**
+ * A one-shot wake-up finer than the event loop's whole-millisecond timers, without spinning: a worker thread
+ * sleeps on Atomics.wait and posts a message at the instant. The message lands typically 0.1-0.2 ms late, so
+ * callers aim early. One pending wake-up at a time; setting it again re-arms. The worker holds no process open.
+ */
+
+// The worker: sleep until the target (re-reading it whenever the generation changes), then post the generation.
+// A target of 0 means disarmed, -1 means exit.
+const WORKER_SOURCE = `
+onmessage = (event) => {
+  const cell = new Int32Array(event.data, 0, 1);
+  const at = new Float64Array(event.data, 8, 1);
+  for (;;) {
+    const generation = Atomics.load(cell, 0);
+    const target = at[0];
+    if (target === -1) break;
+    if (target === 0) { Atomics.wait(cell, 0, generation); continue; }
+    const wait = target - (performance.timeOrigin + performance.now());
+    if (wait > 0 && Atomics.wait(cell, 0, generation, wait) !== "timed-out") continue;
+    if (Atomics.load(cell, 0) !== generation) continue;
+    postMessage(generation);
+    Atomics.wait(cell, 0, generation);
+  }
+  close();
+};
+`;
+
+let workerUrl: string | undefined;
+
+/** The clock both threads share: epoch milliseconds with sub-millisecond precision. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export class WakeTimer {
+  #callback: () => void;
+  #worker: Worker | undefined;
+  /** Shared with the worker: the generation (bumped on every change) and the target time. */
+  #cell: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  #at: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  /** Generation of the pending wake-up, or 0 when none is pending. */
+  #pending = 0;
+
+  constructor(callback: () => void) {
+    this.#callback = callback;
+  }
+
+  /** Calls back once at `epochMs` (the {@linkcode epochNow} clock), or as soon as it can if that has passed. */
+  set(epochMs: number): void {
+    this.#start();
+    this.#at[0] = Math.max(epochMs, 1);
+    this.#pending = Atomics.add(this.#cell, 0, 1) + 1;
+    Atomics.notify(this.#cell, 0);
+  }
+
+  /** Drops the pending wake-up, if any. */
+  cancel(): void {
+    if (this.#pending === 0) return;
+    this.#pending = 0;
+    this.#at[0] = 0;
+    Atomics.add(this.#cell, 0, 1);
+    Atomics.notify(this.#cell, 0);
+  }
+
+  /** Cancels and ends the worker; a later set() starts a new one. */
+  close(): void {
+    if (this.#worker === undefined) return;
+    this.#pending = 0;
+    // the exiting worker keeps its own buffer; a new one gets a fresh buffer
+    this.#at[0] = -1;
+    Atomics.add(this.#cell, 0, 1);
+    Atomics.notify(this.#cell, 0);
+    this.#worker = undefined;
+  }
+
+  #start(): void {
+    if (this.#worker !== undefined) return;
+    // one URL for every worker, never revoked: revoking one while another worker starts breaks that worker
+    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
+    const worker = new Worker(workerUrl);
+    worker.unref();
+    const shared = new SharedArrayBuffer(16);
+    this.#cell = new Int32Array(shared, 0, 1);
+    this.#at = new Float64Array(shared, 8, 1);
+    worker.onmessage = (event: MessageEvent<number>) => {
+      // a wake-up cancelled or re-armed after the worker posted it is stale
+      if (event.data !== this.#pending || worker !== this.#worker) return;
+      this.#pending = 0;
+      this.#callback();
+    };
+    worker.postMessage(shared);
+    this.#worker = worker;
+  }
+}
