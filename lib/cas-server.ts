@@ -45,17 +45,22 @@ export interface CasServer {
   maxRequestBodySize: number;
 }
 
-/** A blob's answer, prepared once: its body when held in memory and its precomputed header sets. */
+/**
+ * A blob's answer, prepared once. The body is a Blob and the headers a Headers object because Bun builds
+ * a Response from those without copying or converting (a Uint8Array body is copied per response, a plain
+ * header object converted): about 1 µs per response instead of 5 to 7 µs.
+ */
 interface BlobView {
   size: number;
   etag: string;
   /** The whole blob when it is small enough to hold. */
-  body: Uint8Array | undefined;
-  ok: ResponseInit;
+  body: Blob | undefined;
+  ok: ResponseInit & { headers: Headers };
   notModified: ResponseInit;
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
+const OCTET_STREAM = "application/octet-stream";
 const ROUTE_BLOB = "/cas/:hash";
 const ROUTE_POST = "/cas";
 const ROUTE_UNMATCHED = "unmatched";
@@ -167,7 +172,7 @@ export function createCasServer(options: CasServerOptions): CasServer {
     const blob = await store.open(key);
     if (blob === undefined) return notFound(key);
     if (blob.size > itemBytes) return answer(req, viewOf(key, blob.size, undefined), false, blob.handle);
-    let body: Uint8Array;
+    let body: Uint8Array<ArrayBuffer>;
     try {
       body = await readWhole(blob.handle, blob.size);
     } finally {
@@ -207,7 +212,7 @@ export function createCasServer(options: CasServerOptions): CasServer {
       return new Response(view.body ?? fileStream(handle!, 0, view.size), view.ok);
     }
     const headers = {
-      ...(view.ok.headers as Record<string, string>),
+      ...Object.fromEntries(view.ok.headers),
       "content-length": String(range.end - range.start),
       "content-range": contentRange(view.size, range),
     };
@@ -215,7 +220,7 @@ export function createCasServer(options: CasServerOptions): CasServer {
       void handle?.close();
       return new Response(null, { status: 206, headers });
     }
-    const body = view.body?.subarray(range.start, range.end) ?? fileStream(handle!, range.start, range.end);
+    const body = view.body?.slice(range.start, range.end) ?? fileStream(handle!, range.start, range.end);
     return new Response(body, { status: 206, headers });
   }
 
@@ -261,27 +266,27 @@ export function createCasServer(options: CasServerOptions): CasServer {
   return { fetch, metrics, maxRequestBodySize: store.maxBlobBytes + MULTIPART_OVERHEAD_BYTES };
 }
 
-function viewOf(key: BlobKey, size: number, body: Uint8Array | undefined): BlobView {
+function viewOf(key: BlobKey, size: number, bytes: Uint8Array<ArrayBuffer> | undefined): BlobView {
   const etag = `"${key.hex}"`;
   return {
     size,
     etag,
-    body,
+    body: bytes === undefined ? undefined : new Blob([bytes], { type: OCTET_STREAM }),
     ok: {
       status: 200,
-      headers: {
-        "content-type": "application/octet-stream",
+      headers: new Headers({
+        "content-type": OCTET_STREAM,
         "content-length": String(size),
         etag,
         "cache-control": IMMUTABLE,
         "accept-ranges": "bytes",
-      },
+      }),
     },
-    notModified: { status: 304, headers: { etag, "cache-control": IMMUTABLE } },
+    notModified: { status: 304, headers: new Headers({ etag, "cache-control": IMMUTABLE }) },
   };
 }
 
-async function readWhole(handle: FileHandle, size: number): Promise<Uint8Array> {
+async function readWhole(handle: FileHandle, size: number): Promise<Uint8Array<ArrayBuffer>> {
   const body = new Uint8Array(size);
   let offset = 0;
   while (offset < size) {
