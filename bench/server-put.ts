@@ -1,0 +1,105 @@
+/**
+ * Raw PUT of a 256 MiB random blob with verification (`curl -T`, loopback) against `dd bs=1M conv=fsync` of
+ * the same file into the data dir, rounds interleaved (goal: at most 1.5x dd); then the server's RSS growth
+ * during a 1 GiB raw PUT (goal: under 64 MiB). Run under `flock /tmp/cas-bench.lock bun bench/server-put.ts`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hasherFor } from "../lib/key.ts";
+import { startProgram } from "../lib/program-process.ts";
+
+const MIB = 2 ** 20;
+const ROUNDS = 3;
+const work = mkdtempSync(join(tmpdir(), "cas-bench-server-put-"));
+const dataDir = join(work, "data");
+const small = join(work, "blob-256MiB");
+const big = join(work, "blob-1GiB");
+
+const server = await startProgram("server.ts", ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir]);
+try {
+  await writeRandomFile(small, 256 * MIB);
+  const smallHash = await hashFile(small);
+  const blobPath = join(dataDir, "sha256", smallHash.slice(0, 2), smallHash);
+  const putTimes: number[] = [];
+  const ddTimes: number[] = [];
+  console.log(`256 MiB: curl -T (raw PUT, verified) vs dd bs=1M conv=fsync, ${ROUNDS} rounds`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const ddTarget = join(dataDir, "dd-copy");
+    ddTimes.push(await timed(["dd", `if=${small}`, `of=${ddTarget}`, "bs=1M", "conv=fsync", "status=none"]));
+    await rm(ddTarget);
+    putTimes.push(await timed(["curl", "-sS", "-f", "-o", "/dev/null", "-T", small, `${server.url}/cas/${smallHash}`]));
+    // Remove the stored blob so the next round writes it again instead of only verifying it.
+    await rm(blobPath);
+    console.log(`round ${round}: dd ${ddTimes.at(-1)!.toFixed(3)} s, PUT ${putTimes.at(-1)!.toFixed(3)} s`);
+  }
+  const dd = median(ddTimes);
+  const put = median(putTimes);
+  console.log(`median: dd ${dd.toFixed(3)} s, PUT ${put.toFixed(3)} s`);
+  console.log(`ratio PUT/dd: ${(put / dd).toFixed(2)}x (goal <= 1.50x)`);
+
+  // 1 GiB: four copies of the 256 MiB file, so no second random file is needed.
+  await concatFile(big, small, 4);
+  const bigHash = await hashFile(big);
+  await rm(small);
+  const before = rssBytes(server.proc.pid);
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssBytes(server.proc.pid));
+  }, 10);
+  const bigTime = await timed(["curl", "-sS", "-f", "-o", "/dev/null", "-T", big, `${server.url}/cas/${bigHash}`]);
+  clearInterval(sampler);
+  peak = Math.max(peak, rssBytes(server.proc.pid));
+  const growth = (peak - before) / MIB;
+  console.log(
+    `1 GiB raw PUT: ${bigTime.toFixed(2)} s; server RSS ${(before / MIB).toFixed(1)} MiB before, ` +
+      `${(peak / MIB).toFixed(1)} MiB peak, growth ${growth.toFixed(1)} MiB (goal < 64 MiB)`,
+  );
+} finally {
+  await server.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function timed(cmd: string[]): Promise<number> {
+  const started = performance.now();
+  const proc = Bun.spawn(cmd, { stdout: "ignore", stderr: "inherit" });
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`${cmd[0]} exited with ${code}`);
+  return (performance.now() - started) / 1000;
+}
+
+async function writeRandomFile(path: string, bytes: number): Promise<void> {
+  const handle = await open(path, "w");
+  const chunk = new Uint8Array(MIB);
+  for (let written = 0; written < bytes; written += MIB) {
+    // getRandomValues fills at most 64 KiB per call.
+    for (let i = 0; i < MIB; i += 65536) crypto.getRandomValues(chunk.subarray(i, i + 65536));
+    await handle.write(chunk);
+  }
+  await handle.close();
+}
+
+async function concatFile(target: string, source: string, copies: number): Promise<void> {
+  const handle = await open(target, "w");
+  for (let i = 0; i < copies; i++) {
+    for await (const chunk of Bun.file(source).stream()) await handle.write(chunk);
+  }
+  await handle.close();
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hasher = hasherFor("sha256");
+  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
+  return hasher.digest("hex");
+}
+
+function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+}
