@@ -146,7 +146,10 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   let resolveRun: (summary: LoadSummary) => void = () => {};
   let rejectRun: (error: unknown) => void = () => {};
 
+  /** Sends what is due and schedules the next look; safe to call at any time (it drops the look scheduled). */
   function pump(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    if (immediate !== undefined) clearImmediate(immediate);
     timer = undefined;
     immediate = undefined;
     let fired = 0;
@@ -182,20 +185,14 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
         continue;
       }
       if (waitNs > 2 * WAKE_EARLY_NS) {
-        wake.set(epoch(now + waitNs - WAKE_EARLY_NS));
+        wake.setBy(epoch(now + waitNs - WAKE_EARLY_NS));
         return;
       }
+      // close to the due time with responses pending: a worker's wake-up would come too late, so spin through
+      // the event loop (reading responses at each turn); at high rates this is where the generator lives
       immediate = setImmediate(pump);
       return;
     }
-  }
-
-  /** Runs pump at once, dropping the wake-up it had scheduled (there is only ever one). */
-  function pumpNow(): void {
-    if (timer !== undefined) clearTimeout(timer);
-    if (immediate !== undefined) clearImmediate(immediate);
-    wake.cancel();
-    pump();
   }
 
   function blockUntil(dueNs: number): void {
@@ -255,7 +252,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     }
     if (rate === 0 && !sendingDone && immediate === undefined) pump();
     // a burst of responses can hold the event loop for a while: send what fell due meanwhile from here
-    else if (rate > 0 && !sendingDone && now >= nextDueNs) pumpNow();
+    else if (rate > 0 && !sendingDone && now >= nextDueNs) pump();
     settleIfDone();
   }
 

@@ -40,6 +40,7 @@ export class WakeTimer {
   #at: Float64Array<ArrayBufferLike> = new Float64Array(0);
   /** Generation of the pending wake-up, or 0 when none is pending. */
   #pending = 0;
+  #target = 0;
 
   constructor(callback: () => void) {
     this.#callback = callback;
@@ -48,9 +49,19 @@ export class WakeTimer {
   /** Calls back once at `epochMs` (the {@linkcode epochNow} clock), or as soon as it can if that has passed. */
   set(epochMs: number): void {
     this.#start();
-    this.#at[0] = Math.max(epochMs, 1);
+    this.#target = Math.max(epochMs, 1);
+    this.#at[0] = this.#target;
     this.#pending = Atomics.add(this.#cell, 0, 1) + 1;
     Atomics.notify(this.#cell, 0);
+  }
+
+  /**
+   * Makes sure of a wake-up no later than `epochMs`: keeps a pending one that comes earlier (re-arming costs a
+   * system call; an early wake-up only costs the callback a look at the clock).
+   */
+  setBy(epochMs: number): void {
+    if (this.#pending !== 0 && this.#target <= epochMs) return;
+    this.set(epochMs);
   }
 
   /** Drops the pending wake-up, if any. */

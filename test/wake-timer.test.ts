@@ -54,6 +54,24 @@ describe("WakeTimer", () => {
     timer.close();
   });
 
+  test("setBy() keeps an earlier pending wake-up and moves a later one forward", async () => {
+    const calls: number[] = [];
+    const timer = new WakeTimer(() => calls.push(epochNow()));
+    const early = epochNow() + 3;
+    timer.set(early);
+    timer.setBy(early + 500); // later: the pending one stays
+    await wakeOnce(calls);
+    expect(calls[0]!).toBeLessThan(early + 500);
+    calls.length = 0;
+    timer.set(epochNow() + 10_000);
+    const sooner = epochNow() + 3;
+    timer.setBy(sooner); // earlier: re-armed
+    await wakeOnce(calls);
+    expect(calls[0]!).toBeGreaterThanOrEqual(sooner);
+    expect(calls[0]!).toBeLessThan(sooner + 10_000);
+    timer.close();
+  });
+
   test("works again after close()", async () => {
     const calls: number[] = [];
     const timer = new WakeTimer(() => calls.push(epochNow()));
