@@ -13,10 +13,10 @@ export type Upstream = "origin" | "peer";
 export interface HeldBlob {
   kind: "held";
   body: Uint8Array;
-  /** Origin headers plus `X-Cache: HIT`; shared by every hit, never mutated. */
-  hitHeaders: Record<string, string>;
+  /** Origin headers plus `X-Cache: HIT`; shared by every hit (a Response copies them), never mutated. */
+  hitHeaders: Headers;
   /** Origin headers plus `X-Cache: MISS`. */
-  missHeaders: Record<string, string>;
+  missHeaders: Headers;
 }
 
 /** A blob larger than `maxItemBytes`: a response whose body verifies itself while it streams. Readable once. */
@@ -119,8 +119,9 @@ export function heldBlob(body: Uint8Array, headers: Record<string, string>): Hel
   return {
     kind: "held",
     body,
-    hitHeaders: { ...headers, "x-cache": "HIT" },
-    missHeaders: { ...headers, "x-cache": "MISS" },
+    // Headers objects rather than plain ones: a Response copies them natively instead of walking properties.
+    hitHeaders: new Headers({ ...headers, "x-cache": "HIT" }),
+    missHeaders: new Headers({ ...headers, "x-cache": "MISS" }),
   };
 }
 

@@ -142,6 +142,19 @@ describe("cache.ts against a real origin", () => {
     ]) {
       expect(text).toContain(name);
     }
+    // Hits are tallied apart from prom-client and added at scrape time: the count must still be exact.
+    const key = await putBlob(origin.url, randomBytes(300));
+    await fetch(`${cache.url}/cas/${key}`);
+    const okGets = async () => {
+      const metrics = await (await fetch(`${cache.url}/metrics`)).text();
+      const line = metrics
+        .split("\n")
+        .find((l) => l.startsWith('cas_http_requests_total{method="GET",route="/cas/:hash",status="200"}'));
+      return Number(line?.split(" ").at(-1));
+    };
+    const before = await okGets();
+    for (let i = 0; i < 5; i++) await (await fetch(`${cache.url}/cas/${key}`)).arrayBuffer();
+    expect(await okGets()).toBe(before + 5);
     expect((await fetch(`${cache.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${cache.url}/readyz`)).status).toBe(200);
   });
