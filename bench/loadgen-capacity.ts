@@ -1,5 +1,6 @@
 /**
- * Capacity of lib/loadgen.ts: the highest open-loop rate it holds within 1% (searching upward) against nginx
+ * Capacity of lib/loadgen.ts: the highest open-loop rate it holds within 1% and without a backlog (searching
+ * upward; a rate missed gets one more try, as other processes share this machine) against nginx
  * (1 worker on core 0, a 1,000-byte file; the generator on core 1), as a ratio of wrk's closed-loop maximum
  * (`wrk -t1 -c64 -d8s`, also on core 1) measured in the same run. Goal: 0.7x or more.
  * Run: flock /tmp/cas-bench.lock bun bench/loadgen-capacity.ts [--seconds 4]
@@ -9,9 +10,18 @@ import type { Target } from "../lib/loadgen.ts";
 import { measureRun, type RunFigures } from "./loadgen-rate.ts";
 import { pinSelf, startNginx, wrk } from "./nginx.ts";
 
-/** Held: every request succeeded, and both the send rate and the completion rate are within 1% of the target. */
+/**
+ * Held: every request succeeded, the send rate and the completion rate are within 1% of the target, and no backlog
+ * built up (send lag p99 at most 10 ms). Without the last test a generator 1% short would pass a 4 s run with a
+ * 40 ms backlog and fail a longer one.
+ */
 function held(f: RunFigures): boolean {
-  return f.successes === f.requests && f.achieved >= 0.99 * f.rate && f.throughput >= 0.99 * f.rate;
+  return (
+    f.successes === f.requests &&
+    f.achieved >= 0.99 * f.rate &&
+    f.throughput >= 0.99 * f.rate &&
+    f.sendLag.quantile(0.99) <= 10e6
+  );
 }
 
 const ms = (ns: number) => (ns / 1e6).toFixed(2);
@@ -30,7 +40,9 @@ if (import.meta.main) {
     let rate = Math.max(1000, Math.round((wrkBefore * 0.5) / 1000) * 1000);
     let best = 0;
     let failedAt = Infinity;
-    const trial = async (r: number) => {
+    // a rate gets a second try when the first misses: other processes on this shared machine can stall a run
+    const trial = async (r: number) => (await attempt(r)) || (await attempt(r));
+    const attempt = async (r: number) => {
       const f = await measureRun(target, r, seconds);
       const ok = held(f);
       console.log(
