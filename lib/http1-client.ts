@@ -245,7 +245,7 @@ export class Http1Client {
   /** Closes idle connections now and the others once done; new requests still work afterwards. */
   close(): void {
     for (const pool of this.#pools.values()) {
-      for (const conn of pool.idle.splice(0)) this.#destroy(conn);
+      for (const conn of pool.idle.splice(0)) this.#destroy(conn, true);
     }
     for (const conn of this.#all) conn.retired = true;
     if (this.#busy.size === 0 && this.#waiting === 0 && this.#sweeper !== undefined) {
@@ -343,7 +343,7 @@ export class Http1Client {
     if (next !== undefined) {
       this.#waiting--;
       this.#assign(conn, next);
-    } else if (conn.retired) this.#destroy(conn);
+    } else if (conn.retired) this.#destroy(conn, true);
     else pool.idle.push(conn);
   }
 
@@ -529,7 +529,7 @@ export class Http1Client {
     conn.pending = undefined;
     conn.phase = Phase.Head;
     this.#busy.delete(conn);
-    if (leftover || conn.closeAfter || conn.closed) this.#destroy(conn);
+    if (leftover || conn.closeAfter || conn.closed) this.#destroy(conn, !leftover);
     else {
       conn.reused = true;
       this.#release(conn);
@@ -603,8 +603,11 @@ export class Http1Client {
     this.#finish(exchange, socketError(error ?? conn.error, exchange.answered));
   }
 
-  #destroy(conn: Connection): void {
-    if (conn.socket !== undefined && !conn.closed) conn.socket.terminate();
+  /** Closes `conn`: politely (FIN) when it is in a clean state, else at once (timeouts, protocol errors). */
+  #destroy(conn: Connection, graceful = false): void {
+    if (conn.socket === undefined || conn.closed) return;
+    if (graceful) conn.socket.end();
+    else conn.socket.terminate();
   }
 
   #sweep(): void {
