@@ -11,7 +11,7 @@ import { hasherFor } from "../lib/key.ts";
 import { startProgram } from "../lib/program-process.ts";
 
 const MIB = 2 ** 20;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const work = mkdtempSync(join(tmpdir(), "cas-bench-server-put-"));
 const dataDir = join(work, "data");
 const small = join(work, "blob-256MiB");
@@ -27,8 +27,11 @@ try {
   console.log(`256 MiB: curl -T (raw PUT, verified) vs dd bs=1M conv=fsync, ${ROUNDS} rounds`);
   for (let round = 1; round <= ROUNDS; round++) {
     const ddTarget = join(dataDir, "dd-copy");
+    // Start each timing with no dirty pages pending, so neither side pays for the other's writeback.
+    settleDisk();
     ddTimes.push(await timed(["dd", `if=${small}`, `of=${ddTarget}`, "bs=1M", "conv=fsync", "status=none"]));
     await rm(ddTarget);
+    settleDisk();
     putTimes.push(await timed(["curl", "-sS", "-f", "-o", "/dev/null", "-T", small, `${server.url}/cas/${smallHash}`]));
     // Remove the stored blob so the next round writes it again instead of only verifying it.
     await rm(blobPath);
@@ -43,6 +46,7 @@ try {
   await concatFile(big, small, 4);
   const bigHash = await hashFile(big);
   await rm(small);
+  settleDisk();
   const before = rssBytes(server.proc.pid);
   let peak = before;
   const sampler = setInterval(() => {
@@ -59,6 +63,10 @@ try {
 } finally {
   await server.stop();
   rmSync(work, { recursive: true, force: true });
+}
+
+function settleDisk(): void {
+  Bun.spawnSync(["sync"]);
 }
 
 async function timed(cmd: string[]): Promise<number> {
