@@ -180,6 +180,23 @@ describe("cache.ts against a real origin", () => {
   });
 });
 
+test("--stats-interval logs the stats once per interval, only when they changed; --access-log logs requests", async () => {
+  const chatty = await startCache(origin.url, ["--stats-interval", "100ms", "--access-log"]);
+  const key = await putBlob(origin.url, randomBytes(100));
+  await fetch(`${chatty.url}/cas/${key}`);
+  const records = () => chatty.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const stats = () => records().filter((r) => r.msg === "stats");
+  while (!stats().some((r) => r.LocalLoads === 1)) await Bun.sleep(20);
+  expect(stats().at(-1)).toMatchObject({ Gets: 1, LocalLoads: 1, main: { Items: 1 } });
+  // Nothing changes from here on, so several more intervals add no line.
+  const lines = stats().length;
+  await Bun.sleep(350);
+  expect(stats()).toHaveLength(lines);
+  expect(records().filter((r) => r.msg === "request")).toEqual([
+    expect.objectContaining({ method: "GET", status: 200, cache: "MISS" }),
+  ]);
+});
+
 describe("cache.ts against a broken origin", () => {
   test("an origin that sends wrong bytes gets 502 bad_upstream_digest, and nothing is cached", async () => {
     let served = 0;
