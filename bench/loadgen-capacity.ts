@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import type { Target } from "../lib/loadgen.ts";
 import { measureRun, type RunFigures } from "./loadgen-rate.ts";
-import { pinSelf, startNginx, wrk } from "./nginx.ts";
+import { loadAverage, pinSelf, startNginx, wrk } from "./nginx.ts";
 
 /**
  * Held: every request succeeded, the send rate and the completion rate are within 1% of the target, and no backlog
@@ -49,7 +49,7 @@ if (import.meta.main) {
         `  ${r}/s: ${ok ? "held" : "NOT held"}: achieved ${f.achieved.toFixed(0)}/s, throughput ` +
           `${f.throughput.toFixed(0)}/s, success ${f.successes}/${f.requests}, latency p50 ${ms(f.latency.quantile(0.5))} ms ` +
           `p99 ${ms(f.latency.quantile(0.99))} ms, send lag p99 ${ms(f.sendLag.quantile(0.99))} ms, ` +
-          `CPU ${f.cpuPerRequestUs.toFixed(1)} µs/request`,
+          `CPU ${f.cpuPerRequestUs.toFixed(1)} µs/request, ${loadAverage()}`,
       );
       return ok;
     };

@@ -7,7 +7,7 @@
  */
 import { Histogram } from "../lib/histogram.ts";
 import { runLoad } from "../lib/loadgen.ts";
-import { cpuSeconds, pinSelf } from "./nginx.ts";
+import { cpuSeconds, loadAverage, pinSelf } from "./nginx.ts";
 
 // Freezes start 2.5 s after the first request and repeat every 5 s, so both freezes of a 10 s run fall inside it.
 const FREEZING_SERVER = `
@@ -68,7 +68,9 @@ if (import.meta.main) {
         `p50 ${ms(ownLag.quantile(0.5))} p90 ${ms(ownLag.quantile(0.9))} p99 ${ms(ownLag.quantile(0.99))} ` +
         `max ${ms(ownLag.max)}`,
     );
-    console.log(`  generator CPU ${((cpuSeconds(cpu) * 1e6) / summary.requests).toFixed(1)} µs/request`);
+    console.log(
+      `  generator CPU ${((cpuSeconds(cpu) * 1e6) / summary.requests).toFixed(1)} µs/request; ${loadAverage()}`,
+    );
     if (errors.size > 0) console.log(`  errors ${JSON.stringify(Object.fromEntries(errors))}`);
     console.log(`p99 ${ms(p99)} ms >= 900 ms (anchors: wrk ~940 ms, hey 0.5 ms): ${p99 >= 900e6 ? "PASS" : "FAIL"}`);
   } finally {

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { Histogram } from "../lib/histogram.ts";
 import { runLoad, type Target } from "../lib/loadgen.ts";
-import { cpuSeconds, pinSelf, startNginx } from "./nginx.ts";
+import { cpuSeconds, loadAverage, pinSelf, startNginx } from "./nginx.ts";
 
 export interface RunFigures {
   rate: number;
@@ -113,7 +113,7 @@ if (import.meta.main) {
         `  send lag ms p50 ${ms(f.sendLag.quantile(0.5))} p99 ${ms(f.sendLag.quantile(0.99))} ` +
           `p99.9 ${ms(f.sendLag.quantile(0.999))} max ${ms(f.sendLag.max)}`,
       );
-      console.log(`  generator CPU ${f.cpuPerRequestUs.toFixed(1)} µs/request`);
+      console.log(`  generator CPU ${f.cpuPerRequestUs.toFixed(1)} µs/request; ${loadAverage()}`);
       if (f.errors.size > 0) console.log(`  errors ${JSON.stringify(Object.fromEntries(f.errors))}`);
     }
   } finally {

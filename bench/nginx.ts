@@ -2,7 +2,7 @@
  * Benchmark helpers: an nginx anchor in a temp prefix on an ephemeral 127.0.0.1 port (1 worker, pinned to a
  * core, serving one small file), pinning this process to a core, and a bounded wrk run. Stop what you start.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -99,4 +99,9 @@ export function wrk(url: string, options: { core: number; connections?: number; 
 export function cpuSeconds(since?: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1e6;
+}
+
+/** The 1-minute load average: other processes on this 2-core machine can stall a run, and this shows when. */
+export function loadAverage(): string {
+  return `load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`;
 }
