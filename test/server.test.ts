@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { digestHex } from "../lib/key.ts";
 import { PROJECT_ROOT } from "../lib/program-process.ts";
 import { rawRequest, statusOf } from "./support/raw-http.ts";
+import { runCommand } from "./support/run-command.ts";
 import { startServer, type ServerProcess } from "./support/server-process.ts";
 
 let server: ServerProcess;
@@ -185,18 +186,8 @@ describe("other routes", () => {
 });
 
 describe("command line", () => {
-  async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const proc = Bun.spawn([process.execPath, resolve(PROJECT_ROOT, "server.ts"), ...args], {
-      cwd: PROJECT_ROOT,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
+  function run(args: string[]) {
+    return runCommand([process.execPath, resolve(PROJECT_ROOT, "server.ts"), ...args], { cwd: PROJECT_ROOT });
   }
 
   test("--help lists every flag with its env var and exits 0", async () => {

@@ -30,15 +30,6 @@ async function* aborted(data: Uint8Array): AsyncGenerator<Uint8Array> {
   throw new DOMException("The connection was closed.", "AbortError");
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
-
 describe("openStore()", () => {
   test("openStore() creates the data dir and an empty tmp dir", async () => {
     const store = await openStore(join(dir, "nested", "data"));
@@ -121,9 +112,9 @@ describe("BlobStore.put()", () => {
   test("put() refuses a digest mismatch and leaves nothing behind", async () => {
     const store = await openStore(dir);
     const key = sha256Key(text("expected"));
-    const err = await rejection(store.put(key, chunks(text("something else"))));
-    expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe("digest_mismatch");
+    const put = store.put(key, chunks(text("something else")));
+    await expect(put).rejects.toBeInstanceOf(StoreError);
+    await expect(put).rejects.toMatchObject({ code: "digest_mismatch" });
     expect(filesUnder(dir)).toEqual([]);
     expect(store.stats()).toEqual({ blobs: 0, bytes: 0, writtenBytes: 0, digestMismatches: 1 });
   });
@@ -133,16 +124,14 @@ describe("BlobStore.put()", () => {
     const blob = text("original");
     const key = sha256Key(blob);
     await store.put(key, chunks(blob));
-    const err = (await rejection(store.put(key, chunks(text("forged"))))) as StoreError;
-    expect(err.code).toBe("digest_mismatch");
+    await expect(store.put(key, chunks(text("forged")))).rejects.toMatchObject({ code: "digest_mismatch" });
     expect(store.stats().digestMismatches).toBe(1);
   });
 
   test("put() removes the temp file when the body fails half-way", async () => {
     const store = await openStore(dir);
     const blob = new Uint8Array(3 * 2 ** 20);
-    const err = await rejection(store.put(sha256Key(blob), aborted(blob)));
-    expect((err as Error).name).toBe("AbortError");
+    await expect(store.put(sha256Key(blob), aborted(blob))).rejects.toMatchObject({ name: "AbortError" });
     expect(filesUnder(dir)).toEqual([]);
     expect(store.stats().blobs).toBe(0);
   });
@@ -155,11 +144,10 @@ describe("BlobStore.put()", () => {
       read = true;
       yield blob;
     }
-    const declared = (await rejection(store.put(sha256Key(blob), watched(), { declaredSize: 11 }))) as StoreError;
-    expect(declared.code).toBe("too_large");
+    const declared = store.put(sha256Key(blob), watched(), { declaredSize: 11 });
+    await expect(declared).rejects.toMatchObject({ code: "too_large" });
     expect(read).toBe(false);
-    const streamed = (await rejection(store.put(sha256Key(blob), chunks(blob, 4)))) as StoreError;
-    expect(streamed.code).toBe("too_large");
+    await expect(store.put(sha256Key(blob), chunks(blob, 4))).rejects.toMatchObject({ code: "too_large" });
     expect(filesUnder(dir)).toEqual([]);
     expect((await store.put(sha256Key(text("ten bytes!")), chunks(text("ten bytes!")))).created).toBe(true);
   });
@@ -170,10 +158,9 @@ describe("BlobStore.put()", () => {
     const first = text("123456");
     await store.put(sha256Key(first), chunks(first));
     const second = text("abcdef");
-    const err = (await rejection(store.put(sha256Key(second), chunks(second)))) as StoreError;
-    expect(err.code).toBe("insufficient_storage");
-    const declared = (await rejection(store.put(sha256Key(second), chunks(second), { declaredSize: 6 }))) as StoreError;
-    expect(declared.code).toBe("insufficient_storage");
+    const full = { code: "insufficient_storage" };
+    await expect(store.put(sha256Key(second), chunks(second))).rejects.toMatchObject(full);
+    await expect(store.put(sha256Key(second), chunks(second), { declaredSize: 6 })).rejects.toMatchObject(full);
     await store.put(sha256Key(text("1234")), chunks(text("1234")));
     expect(store.stats().bytes).toBe(10);
     expect(await store.ready()).toBe(false);
