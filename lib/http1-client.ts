@@ -183,6 +183,8 @@ const MAX_CONNECTING = 8;
 export class Http1Client {
   #pools = new Map<string, Pool>();
   #busy = new Set<Connection>();
+  /** Every connection not yet closed, so close() can reach the connecting ones. */
+  #all = new Set<Connection>();
   #waiting = 0;
   #keepAlive: boolean;
   #tls: { rejectUnauthorized: boolean } | true;
@@ -253,9 +255,6 @@ export class Http1Client {
       this.#sweeper = undefined;
     }
   }
-
-  /** Every connection not yet closed, so close() can reach the connecting ones. */
-  #all = new Set<Connection>();
 
   #dispatch(exchange: Exchange): void {
     const request = exchange.request;
