@@ -145,16 +145,29 @@ describe("cache.ts against a real origin", () => {
     // Hits are tallied apart from prom-client and added at scrape time: the count must still be exact.
     const key = await putBlob(origin.url, randomBytes(300));
     await fetch(`${cache.url}/cas/${key}`);
-    const okGets = async () => {
-      const metrics = await (await fetch(`${cache.url}/metrics`)).text();
-      const line = metrics
-        .split("\n")
-        .find((l) => l.startsWith('cas_http_requests_total{method="GET",route="/cas/:hash",status="200"}'));
-      return Number(line?.split(" ").at(-1));
+    const scrape = async () => {
+      const metrics = (await (await fetch(`${cache.url}/metrics`)).text()).split("\n");
+      const value = (prefix: string) =>
+        Number(
+          metrics
+            .find((l) => l.startsWith(prefix))
+            ?.split(" ")
+            .at(-1),
+        );
+      return {
+        requests: value('cas_http_requests_total{method="GET",route="/cas/:hash",status="200"}'),
+        count: value('cas_http_request_duration_seconds_count{method="GET",route="/cas/:hash"}'),
+        inf: value('cas_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/cas/:hash"}'),
+        fast: value('cas_http_request_duration_seconds_bucket{le="1",method="GET",route="/cas/:hash"}'),
+      };
     };
-    const before = await okGets();
+    const before = await scrape();
     for (let i = 0; i < 5; i++) await (await fetch(`${cache.url}/cas/${key}`)).arrayBuffer();
-    expect(await okGets()).toBe(before + 5);
+    const after = await scrape();
+    expect(after.requests).toBe(before.requests + 5);
+    expect(after.count).toBe(before.count + 5);
+    expect(after.inf).toBe(after.count);
+    expect(after.fast).toBeGreaterThanOrEqual(before.fast + 5);
     expect((await fetch(`${cache.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${cache.url}/readyz`)).status).toBe(200);
   });
