@@ -11,16 +11,17 @@ import { measureRun, type RunFigures } from "./loadgen-rate.ts";
 import { loadAverage, pinSelf, startNginx, wrk } from "./nginx.ts";
 
 /**
- * Held: every request succeeded, the send rate and the completion rate are within 1% of the target, and no backlog
- * built up (send lag p99 at most 10 ms). Without the last test a generator 1% short would pass a 4 s run with a
- * 40 ms backlog and fail a longer one.
+ * Held: every request succeeded, the send rate and the completion rate are within 1% of the target, and the
+ * generator built no backlog of its own (its own send lag p99 at most 10 ms). Without the last test a generator 1%
+ * short would pass a 4 s run with a 40 ms backlog and fail a longer one; counting only its own lag keeps a stall
+ * of nginx (which shares core 0 with other processes here) from being charged to the generator.
  */
 function held(f: RunFigures): boolean {
   return (
     f.successes === f.requests &&
     f.achieved >= 0.99 * f.rate &&
     f.throughput >= 0.99 * f.rate &&
-    f.sendLag.quantile(0.99) <= 10e6
+    f.ownLag.quantile(0.99) <= 10e6
   );
 }
 
@@ -48,7 +49,8 @@ if (import.meta.main) {
       console.log(
         `  ${r}/s: ${ok ? "held" : "NOT held"}: achieved ${f.achieved.toFixed(0)}/s, throughput ` +
           `${f.throughput.toFixed(0)}/s, success ${f.successes}/${f.requests}, latency p50 ${ms(f.latency.quantile(0.5))} ms ` +
-          `p99 ${ms(f.latency.quantile(0.99))} ms, send lag p99 ${ms(f.sendLag.quantile(0.99))} ms, ` +
+          `p99 ${ms(f.latency.quantile(0.99))} ms, send lag p99 ${ms(f.sendLag.quantile(0.99))} ms ` +
+          `(own ${ms(f.ownLag.quantile(0.99))} ms), ` +
           `CPU ${f.cpuPerRequestUs.toFixed(1)} µs/request, ${loadAverage()}`,
       );
       return ok;
