@@ -38,8 +38,8 @@ export interface ShotResult {
   sendLagNs: number;
   /**
    * The part of sendLagNs spent waiting for a free maxInflight slot or connection (connect time included):
-   * back-pressure from a slow server. `sendLagNs - queueNs` is the generator's own lag, to tell a slow generator
-   * from a slow server. Always set by runLoad.
+   * back-pressure, from a slow server or from a generator too busy to read responses (check its CPU).
+   * `sendLagNs - queueNs` is the pacer's own lateness. Always set by runLoad.
    */
   queueNs?: number;
   /** 0 = no response. */
