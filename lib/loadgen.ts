@@ -3,7 +3,7 @@
  * from that due time to the last body byte, so a stalled server shows in the percentiles instead of silently
  * slowing the sender (no coordinated omission). When `maxInflight` requests are out, later ones queue and the wait
  * counts in their latency; so does a timeout, which counts from the due time too. `sendLagNs` (due to on the wire)
- * minus `queueNs` (waiting for a slot or a connection) is the generator's own lateness, apart from the server's.
+ * minus `queueNs` (waiting for a slot or a connection) is the pacer's own lateness.
  *
  * Pacing: timers tick in whole milliseconds, so the loop sleeps on a timer until ~2 ms before a due time. Then,
  * with no response pending it blocks precisely (Atomics.wait plus a short spin); with responses pending it waits
