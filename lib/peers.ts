@@ -59,6 +59,10 @@ export function createPeers(options: PeersOptions): Peers {
     current = next;
   }
   install(options.peers ?? []);
+  if ((options.peers?.length ?? 0) > 0 && !options.peers!.includes(self)) {
+    // The others will not send us our share of keys: pass --self exactly as it appears in --peers.
+    logger.warn("this cache is not in --peers; its share of keys will be loaded twice", { self, peers: options.peers });
+  }
 
   async function refresh(): Promise<void> {
     if (dns === undefined) return;
