@@ -77,6 +77,18 @@ describe("three cache peers in front of one origin", () => {
     }
   });
 
+  test("a forced miss through any peer reaches the origin exactly once", async () => {
+    const [key] = await seed(1, 3_000);
+    for (const c of caches) await getOk(c.url, key!);
+    const before = await originGets(origin.url);
+    for (const c of caches) {
+      const res = await fetch(`${c.url}/cas/${key}`, { headers: { "cache-control": "no-cache" } });
+      expect(res.headers.get("x-cache")).toBe("MISS");
+      expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(key!);
+    }
+    expect(await originGets(origin.url)).toBe(before + 3);
+  });
+
   test("killing one peer mid-run: requests through the others keep succeeding", async () => {
     const keys = await seed(300, 2_000);
     const [a, b, c] = caches as [ProgramProcess, ProgramProcess, ProgramProcess];
