@@ -74,7 +74,9 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     if (value.kind === "held") return new Response(value.body, hit ? value.hit : value.miss);
     if (!head) return value.response;
     void value.response.body?.cancel().catch(() => {});
-    return new Response(null, { headers: value.response.headers });
+    const headers = new Headers(value.response.headers);
+    if (value.size !== undefined) headers.set("content-length", String(value.size));
+    return new Response(null, { headers });
   }
 
   function finish(req: Request, route: string, started: number, res: Response): Response {

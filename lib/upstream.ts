@@ -29,6 +29,8 @@ export interface HeldBlob {
 export interface StreamedBlob {
   kind: "streamed";
   response: Response;
+  /** The upstream's Content-Length, when it sent one (the stream itself goes out chunked). */
+  size?: number;
 }
 
 export type FetchedBlob = HeldBlob | StreamedBlob;
@@ -100,7 +102,8 @@ export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOpt
       onChunkEnd: () => clearTimeout(timer),
       onMismatch: () => options.onStreamMismatch?.(key, upstream),
     });
-    return { kind: "streamed", response: new Response(body, { headers: { ...headers, "x-cache": "MISS" } }) };
+    const response = new Response(body, { headers: { ...headers, "x-cache": "MISS" } });
+    return { kind: "streamed", response, size: Number.isFinite(declared) ? declared : undefined };
   }
   let body: Uint8Array;
   try {

@@ -99,7 +99,9 @@ describe("cache.ts against a real origin", () => {
       expect(res.headers.get("x-cache")).toBe("MISS");
       expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
     }
-    expect(await originGets(origin.url)).toBe(before + 2);
+    const head = await fetch(`${cache.url}/cas/${key}`, { method: "HEAD" });
+    expect(head.headers.get("content-length")).toBe("300000");
+    expect(await originGets(origin.url)).toBe(before + 3);
     expect((await cacheStats(cache.url)).main.Items).toBe(itemsBefore);
   });
 
