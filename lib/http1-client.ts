@@ -30,6 +30,11 @@ export interface Http1Response {
   bytesIn: number;
   /** The body, when asked for. */
   body?: Uint8Array;
+  /**
+   * What an `X-Cache` response header said (name in any case; value `HIT` or `MISS` in any case, possibly
+   * followed by more, as in Squid's `HIT from host`); undefined without one, with another value, or on failure.
+   */
+  cache?: CacheStatus;
   error?: string;
   /** `Bun.nanoseconds()` when the request was written to the socket; 0 if it never was. */
   sentNs: number;
@@ -38,6 +43,9 @@ export interface Http1Response {
 }
 
 export type ResponseCallback = (response: Http1Response) => void;
+
+/** A cache's verdict on a response, from its `X-Cache` header. */
+export type CacheStatus = "HIT" | "MISS";
 
 export interface Http1ClientOptions {
   /** false sends `Connection: close` (set in {@linkcode prepareRequest}) and closes after each response. @default true */
@@ -52,6 +60,14 @@ const CRLF = Buffer.from("\r\n");
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 const encoder = new TextEncoder();
+
+// the parser keeps a small number per exchange (no string per response); these are the shared strings it maps to
+const enum Cache {
+  None,
+  Hit,
+  Miss,
+}
+const CACHE_STATUS: readonly (CacheStatus | undefined)[] = [undefined, "HIT", "MISS"];
 
 /**
  * Builds the bytes for one request. Adds `Host` (unless given) and `Content-Length` when there is a body or the
@@ -122,6 +138,7 @@ interface Exchange {
   statusText: string;
   bytesIn: number;
   chunks: Uint8Array[] | undefined;
+  cache: Cache;
   /** Some byte of the response arrived. */
   answered: boolean;
 }
@@ -240,6 +257,7 @@ export class Http1Client {
       statusText: "",
       bytesIn: 0,
       chunks: undefined,
+      cache: Cache.None,
       answered: false,
     });
   }
@@ -477,6 +495,7 @@ export class Http1Client {
     let chunked = false;
     let close = false;
     let keepAlive = false;
+    exchange.cache = Cache.None; // a 1xx head's header does not speak for the final response
     let line = lineEnd + 2;
     while (line < stop) {
       let colon = -1;
@@ -496,6 +515,8 @@ export class Http1Client {
         } else if (nameLength === 10 && nameIs(buf, line, "connection")) {
           close = hasToken(buf, colon + 1, eol, "close");
           keepAlive = hasToken(buf, colon + 1, eol, "keep-alive");
+        } else if (nameLength === 7 && nameIs(buf, line, "x-cache")) {
+          exchange.cache = cacheStatus(buf, colon + 1, eol);
         }
       }
       line = eol + 2;
@@ -550,6 +571,7 @@ export class Http1Client {
       status: error === undefined ? exchange.status : 0,
       statusText: error === undefined ? exchange.statusText : "",
       bytesIn: exchange.bytesIn,
+      cache: error === undefined ? CACHE_STATUS[exchange.cache] : undefined,
       error,
       sentNs: exchange.sentNs,
       endNs: Bun.nanoseconds(),
@@ -673,6 +695,24 @@ function hasToken(buf: Buffer, from: number, to: number, token: string): boolean
     return true;
   }
   return false;
+}
+
+/** `X-Cache`'s value: HIT or MISS (any case) as its first word, after optional spaces; anything else is None. */
+function cacheStatus(buf: Buffer, from: number, to: number): Cache {
+  let at = from;
+  while (at < to && (buf[at] === 0x20 || buf[at] === 0x09)) at++;
+  if (startsWord(buf, at, to, "hit")) return Cache.Hit;
+  if (startsWord(buf, at, to, "miss")) return Cache.Miss;
+  return Cache.None;
+}
+
+/** Whether `word` (lowercase ASCII) starts at `at`, in any case, and is not the start of a longer word. */
+function startsWord(buf: Buffer, at: number, to: number, word: string): boolean {
+  const after = at + word.length;
+  if (after > to || !nameIs(buf, at, word)) return false;
+  if (after === to) return true;
+  const c = buf[after]! | 0x20;
+  return !(c >= 0x61 && c <= 0x7a) && !(c >= 0x30 && c <= 0x39) && c !== 0x7f; // 0x5f | 0x20 = 0x7f: "_"
 }
 
 /** A decimal header value between `from` and `to`, spaces allowed around it; -1 when it is not one. */

@@ -12,7 +12,13 @@
  * at each turn, each measured from its own due time. HTTP goes over raw keep-alive sockets
  * ({@linkcode Http1Client}).
  */
-import { Http1Client, prepareRequest, type Http1Response, type PreparedRequest } from "./http1-client.ts";
+import {
+  Http1Client,
+  prepareRequest,
+  type CacheStatus,
+  type Http1Response,
+  type PreparedRequest,
+} from "./http1-client.ts";
 import { constantPacer } from "./pacer.ts";
 import { WakeTimer } from "./wake-timer.ts";
 
@@ -48,6 +54,8 @@ export interface ShotResult {
   bytesOut: number;
   /** vegeta-style text, e.g. "404 Not Found", "connection refused", "timeout". */
   error?: string;
+  /** The response's `X-Cache` verdict (see {@linkcode Http1Response.cache}); absent when it had none. */
+  cache?: CacheStatus;
 }
 
 export const DEFAULT_MAX_INFLIGHT = 256;
@@ -251,7 +259,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       else if (status < 300 && shot.target.verify && !verifies(shot.target.verify, response.body)) error = VERIFY_ERROR;
     }
     const sentNs = response.sentNs === 0 ? response.endNs : response.sentNs;
-    report(shot, sentNs, response.endNs, status, response.bytesIn, error);
+    report(shot, sentNs, response.endNs, status, response.bytesIn, error, response.cache);
     const now = Bun.nanoseconds();
     while (inflight < maxInflight && queueHead < queue.length) {
       const next = takeQueued();
@@ -300,6 +308,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     status: number,
     bytesIn: number,
     error: string | undefined,
+    cache?: CacheStatus,
   ): void {
     const { target, dueNs } = shot;
     const result: ShotResult = {
@@ -315,6 +324,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       bytesOut: target.body?.length ?? 0,
     };
     if (error !== undefined) result.error = error;
+    if (cache !== undefined) result.cache = cache;
     try {
       onResult(result);
     } catch (e) {

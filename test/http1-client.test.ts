@@ -212,6 +212,72 @@ describe("Http1Client.request()", () => {
     client.close();
   });
 
+  test("reads X-Cache: HIT or MISS in any case into cache, and nothing else", async () => {
+    const { url } = serve((req) => {
+      const value = new URL(req.url).searchParams.get("v");
+      return new Response("ok", value === null ? {} : { headers: { "X-Cache": value } });
+    });
+    const client = new Http1Client();
+    const cases: [string | null, string | undefined][] = [
+      ["HIT", "HIT"],
+      ["MISS", "MISS"],
+      ["hit", "HIT"],
+      ["Miss", "MISS"],
+      [" HIT from proxy", "HIT"],
+      ["MISS, HIT", "MISS"],
+      ["HITS", undefined],
+      ["BYPASS", undefined],
+      ["", undefined],
+      [null, undefined],
+    ];
+    const seen = [];
+    for (const [value] of cases) {
+      const res = await send(client, "GET", value === null ? url : `${url}/?v=${encodeURIComponent(value)}`);
+      expect(res.status).toBe(200);
+      seen.push([value, res.cache]);
+    }
+    expect(seen).toEqual(cases);
+    client.close();
+  });
+
+  test("matches the X-Cache name in any case, not longer names, and not on a failed or 1xx head", async () => {
+    const heads = [
+      "X-Cache: HIT",
+      "x-cache: MISS",
+      "X-CACHE:hit",
+      "x-cAcHe:  miss  ",
+      "X-Cached: HIT",
+      "X-Cache-Lookup: HIT",
+      "Cache: HIT",
+    ];
+    const { url } = rawServer((socket, n) => {
+      if (n <= heads.length) socket.write(`HTTP/1.1 200 OK\r\n${heads[n - 1]}\r\nContent-Length: 2\r\n\r\nok`);
+      else if (n === heads.length + 1) {
+        // a 1xx head's X-Cache is not the final response's
+        socket.write("HTTP/1.1 100 Continue\r\nX-Cache: HIT\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      } else socket.write("HTTP/1.1 200 OK\r\nX-Cache: HIT\r\nContent-Length: 5\r\n\r\nok"); // closes short
+      if (n > heads.length + 1) socket.end();
+    });
+    const client = new Http1Client();
+    const got = [];
+    for (let i = 0; i < heads.length + 2; i++) {
+      const res = await send(client, "GET", url);
+      got.push([res.status, res.cache]);
+    }
+    expect(got).toEqual([
+      [200, "HIT"],
+      [200, "MISS"],
+      [200, "HIT"],
+      [200, "MISS"],
+      [200, undefined],
+      [200, undefined],
+      [200, undefined],
+      [200, undefined],
+      [0, undefined],
+    ]);
+    client.close();
+  });
+
   test("skips 100 Continue and reads the response after it", async () => {
     const { url } = rawServer((socket) => {
       socket.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");

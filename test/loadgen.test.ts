@@ -202,6 +202,24 @@ describe("runLoad()", () => {
     expect(results[5]!.bytesOut).toBe(1234);
   });
 
+  test("carries each response's X-Cache verdict, and none when the response had no such header", async () => {
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path === "/plain") return new Response("ok");
+        return new Response("ok", { headers: { "x-cache": path === "/hit" ? "HIT" : "miss" } });
+      },
+    });
+    cleanups.push(() => server.stop(true));
+    const base = `http://127.0.0.1:${server.port}`;
+    const paths = ["/hit", "/miss", "/plain", "/hit"];
+    const { results } = await collect({ next: (seq) => get(base + paths[seq]!), rate: 100, durationMs: 40 });
+    expect(results.map((r) => r.cache)).toEqual(["HIT", "MISS", undefined, "HIT"]);
+    expect("cache" in results[2]!).toBe(false);
+  });
+
   test("rejects with the error next() throws, after reporting what was sent", async () => {
     const { url } = countingServer();
     const seen: number[] = [];
