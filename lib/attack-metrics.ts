@@ -64,6 +64,11 @@ export interface AttackSummary {
   errors: string[];
   /** Exact counts per `hist` bucket, when buckets were given. */
   buckets?: { bounds: number[]; counts: number[] };
+  /**
+   * Responses by their `X-Cache` header (whatever their status): the hit ratio the responses themselves show,
+   * as opposed to the caches' own `/stats`. Responses without the header count in neither.
+   */
+  cache: { hits: number; misses: number };
   /** How late the scheduler sent requests after their due time, ns. */
   sendLag: { mean: number; p50: number; p90: number; p99: number; max: number };
   series: SeriesPoint[];
@@ -87,6 +92,8 @@ export class AttackMetrics {
   #latencyTotal = 0;
   #bytesIn = 0;
   #bytesOut = 0;
+  #cacheHits = 0;
+  #cacheMisses = 0;
   #earliest: number | undefined;
   #latest: number | undefined;
   #end: number | undefined;
@@ -130,6 +137,8 @@ export class AttackMetrics {
     this.#statusCodes.set(code, (this.#statusCodes.get(code) ?? 0) + 1);
     const ok = isSuccess(r.status);
     if (ok) this.#successes++;
+    if (r.cache === "HIT") this.#cacheHits++;
+    else if (r.cache === "MISS") this.#cacheMisses++;
     const error = errorText(r);
     if (error !== undefined) this.#errors.add(error);
     if (this.#earliest === undefined || r.due < this.#earliest) this.#earliest = r.due;
@@ -193,6 +202,7 @@ export class AttackMetrics {
       statusCodes: Object.fromEntries(this.#statusCodes),
       errors: [...this.#errors],
       ...(this.#bounds && { buckets: { bounds: this.#bounds, counts: this.#bucketCounts! } }),
+      cache: { hits: this.#cacheHits, misses: this.#cacheMisses },
       sendLag: {
         mean: n === 0 ? 0 : Math.round(lag.mean),
         p50: n === 0 ? 0 : Math.round(lag.quantile(0.5)),

@@ -9,7 +9,10 @@ import { rfc3339Nano } from "./go-format.ts";
 export interface CasExtras {
   /** Responses whose body did not hash to the requested key. */
   integrityFailures: number;
-  /** Hits / gets seen by the caches during the run (from their `/stats`), or null when unknown. */
+  /**
+   * Hits / gets the caches counted during the run (from their `/stats`), or null when unknown. The report's
+   * `hit_ratio_observed` comes from the responses' `X-Cache` headers instead (in the summary).
+   */
   hitRatio: number | null;
   /** Each cache's `/stats` before and after the run, by base URL (null when it did not answer). */
   cacheStats: { before: Record<string, unknown>; after: Record<string, unknown> } | null;
@@ -21,10 +24,18 @@ export function casJson(summary: AttackSummary, extras: CasExtras): Record<strin
   return {
     latency_from: "due", // latencies count from each request's scheduled send time
     integrity_failures: extras.integrityFailures,
-    hit_ratio: extras.hitRatio,
+    hit_ratio: extras.hitRatio, // from the caches' /stats
+    hit_ratio_observed: observedHitRatio(summary),
+    x_cache: { hit: summary.cache.hits, miss: summary.cache.misses },
     send_lag: { mean: lag.mean, "50th": lag.p50, "90th": lag.p90, "99th": lag.p99, max: lag.max },
     cache_stats: extras.cacheStats,
   };
+}
+
+/** Hits / responses that carried `X-Cache: HIT` or `MISS`; null when none did (a target that is not our cache). */
+export function observedHitRatio(summary: AttackSummary): number | null {
+  const { hits, misses } = summary.cache;
+  return hits + misses === 0 ? null : hits / (hits + misses);
 }
 
 /** One line of JSON plus a newline, as vegeta's `json.Encoder` writes it. */

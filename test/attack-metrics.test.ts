@@ -124,6 +124,14 @@ describe("AttackMetrics", () => {
     expect(Math.abs(lag.p99 - 990_000) / 990_000).toBeLessThanOrEqual(0.001);
   });
 
+  test("counts X-Cache hits and misses from the results, whatever their status, and not results without one", () => {
+    const m = new AttackMetrics();
+    const verdicts = ["HIT", "MISS", undefined, "HIT", "HIT", undefined] as const;
+    verdicts.forEach((cache, i) => m.add(shotAt(i, { ...(cache && { cache }), status: i === 4 ? 404 : 200 })));
+    expect(m.close().cache).toEqual({ hits: 3, misses: 1 });
+    expect(new AttackMetrics().close().cache).toEqual({ hits: 0, misses: 0 });
+  });
+
   test("the time series has one point per window with its requests, failures and latencies", () => {
     const m = new AttackMetrics({ windowMs: 1000, startMs: T0 });
     for (let i = 0; i < 300; i++) {

@@ -8,7 +8,9 @@ const T0 = Date.UTC(2026, 10, 25, 15, 37, 1) + 0.123456; // sub-ms: the timestam
 function summary(buckets?: number[]) {
   const m = new AttackMetrics(buckets ? { buckets } : {});
   const statuses = [200, 200, 200, 404, 0];
+  const verdicts = ["MISS", "HIT", "HIT", "MISS", undefined] as const; // the failed request has no response
   statuses.forEach((status, i) => {
+    const cache = verdicts[i];
     const r: ShotResult = {
       seq: i,
       target: { method: "GET", url: "http://x/" },
@@ -21,6 +23,7 @@ function summary(buckets?: number[]) {
       bytesOut: 0,
       ...(status === 0 && { error: "connection refused" }),
       ...(status === 404 && { error: "404 Not Found" }),
+      ...(cache && { cache }),
     };
     m.add(r);
   });
@@ -87,13 +90,42 @@ test("renderJson() units: latencies and durations in ns, timestamps with ns digi
 
 test("renderJson() puts our extras under cas", () => {
   const r = JSON.parse(renderJson(summary(), extras)) as Record<string, any>; // any: checking a parsed document
-  expect(Object.keys(r.cas)).toEqual(["latency_from", "integrity_failures", "hit_ratio", "send_lag", "cache_stats"]);
+  expect(Object.keys(r.cas)).toEqual([
+    "latency_from",
+    "integrity_failures",
+    "hit_ratio",
+    "hit_ratio_observed",
+    "x_cache",
+    "send_lag",
+    "cache_stats",
+  ]);
   expect(r.cas.latency_from).toBe("due");
-  expect(r.cas.hit_ratio).toBe(0.75);
+  expect(r.cas.hit_ratio).toBe(0.75); // from the extras: the caches' /stats
+  expect(r.cas.hit_ratio_observed).toBe(0.5); // from the responses: 2 HIT, 2 MISS
+  expect(r.cas.x_cache).toEqual({ hit: 2, miss: 2 });
   expect(Object.keys(r.cas.send_lag)).toEqual(["mean", "50th", "90th", "99th", "max"]);
   expect(r.cas.send_lag.max).toBe(4000);
   expect(r.cas.cache_stats.after["http://c"].Gets).toBe(5);
   expect(JSON.parse(renderJson(summary()))).not.toHaveProperty("cas");
+});
+
+test("renderJson() reports no observed hit ratio when no response carried X-Cache", () => {
+  const m = new AttackMetrics();
+  m.add({
+    seq: 0,
+    target: { method: "GET", url: "http://x/" },
+    due: T0,
+    sent: T0,
+    latencyNs: 1,
+    sendLagNs: 0,
+    status: 200,
+    bytesIn: 0,
+    bytesOut: 0,
+  });
+  const r = JSON.parse(renderJson(m.close(), { ...extras, hitRatio: null })) as Record<string, any>; // any: parsed
+  expect(r.cas.hit_ratio).toBeNull();
+  expect(r.cas.hit_ratio_observed).toBeNull();
+  expect(r.cas.x_cache).toEqual({ hit: 0, miss: 0 });
 });
 
 test("renderJson() adds buckets (lower bound in ns -> count, in bound order) after latencies with a hist report", () => {
