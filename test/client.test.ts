@@ -258,6 +258,8 @@ describe("--url mode against a test target", () => {
     expect(seen.filter((s) => s.path === "/a").length).toBe(20);
     expect(report.cas.cache_stats).toBeNull();
     expect(report.cas.hit_ratio).toBeNull();
+    expect(report.cas.hit_ratio_observed).toBeNull(); // the target sends no X-Cache
+    expect(report.cas.x_cache).toEqual({ hit: 0, miss: 0 });
   });
 
   test("ATTACK_FREQ and ATTACK_DURATION set the rate and length; --output, --json and --html write files", async () => {
@@ -415,6 +417,44 @@ describe("default flow against real server and cache processes", () => {
     expect(a.Gets - b.Gets).toBe(30);
     expect(a.CacheHits - b.CacheHits).toBeLessThanOrEqual(15);
     expect(report.cas.hit_ratio).toBe((a.CacheHits - b.CacheHits) / 30);
+    // Every response said HIT or MISS, and the responses agree with the cache's own count: 15 forced misses
+    // plus the first load of each blob that was not itself forced (0 to 3 of them).
+    const { hit, miss } = report.cas.x_cache;
+    expect(hit + miss).toBe(30);
+    expect(hit).toBe(a.CacheHits - b.CacheHits);
+    expect(miss).toBeGreaterThanOrEqual(15);
+    expect(miss).toBeLessThanOrEqual(18);
+    expect(report.cas.hit_ratio_observed).toBe(hit / 30);
+  });
+
+  test("the observed hit ratio counts the responses' X-Cache: forced misses plus the blob's first load", async () => {
+    // One blob, sent one at a time so no request overlaps the first load: request 0 is the cold miss, the odd
+    // ones carry no-cache (hit ratio 0.5 spreads them evenly), and the other 14 hit.
+    const run = await runClient([
+      "--server",
+      server.url,
+      "--cache",
+      cache.url,
+      "--rate",
+      "30",
+      "--duration",
+      "1s",
+      "--blobs",
+      "1",
+      "--size",
+      "3000",
+      "--hit-ratio",
+      "0.5",
+      "--max-inflight",
+      "1",
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.requests).toBe(30);
+    expect(report.status_codes).toEqual({ "200": 30 });
+    expect(report.cas.x_cache).toEqual({ hit: 14, miss: 16 });
+    expect(report.cas.hit_ratio_observed).toBe(14 / 30);
+    expect(report.cas.hit_ratio).toBe(14 / 30); // the cache's /stats tell the same story
   });
 
   test("the original env vars drive the default flow: CAS_SERVER_ADDR, CACHE_SERVER_ADDR, CONTENT_SIZE, HIT_MISS_RATIO", async () => {
@@ -433,6 +473,8 @@ describe("default flow against real server and cache processes", () => {
     expect(report.requests).toBe(20);
     expect(report.bytes_in).toEqual({ total: 20 * 2500, mean: 2500 });
     expect(report.cas.hit_ratio).toBe(0); // every request carried Cache-Control: no-cache
+    expect(report.cas.hit_ratio_observed).toBe(0);
+    expect(report.cas.x_cache).toEqual({ hit: 0, miss: 20 });
   });
 
   test("SIGINT during the default flow still prints the report of what ran", async () => {
