@@ -10,7 +10,6 @@ import { startStatsLog, statsReport } from "./group-stats.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "./http-error.ts";
 import { type BlobKey, parseKey } from "./key.ts";
 import type { Logger } from "./log.ts";
-import { createHitTally } from "./hit-tally.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "./metrics.ts";
 import { createPeers, type Peers } from "./peers.ts";
 import { fetchBlob, type FetchedBlob } from "./upstream.ts";
@@ -68,7 +67,9 @@ export interface CacheHandler {
 
 export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   const { group, metrics, logger, bypass, accessLog } = options;
-  const hits = createHitTally(metrics, ROUTE_CAS);
+  // Bound once: a hit counts into these without a lookup.
+  const getHits = metrics.route("GET", ROUTE_CAS);
+  const headHits = metrics.route("HEAD", ROUTE_CAS);
 
   function blobResponse(value: FetchedBlob, hit: boolean, head: boolean): Response {
     if (value.kind === "held") return new Response(value.body, hit ? value.hit : value.miss);
@@ -127,7 +128,7 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     if (value === undefined) return miss(req, route, started, key, {});
     const res = blobResponse(value, true, method === "HEAD");
     if (accessLog) return finish(req, route, started, res);
-    hits.add(method === "HEAD", (performance.now() - started) / 1000);
+    (method === "HEAD" ? headHits : getHits).observe(res.status, (performance.now() - started) / 1000);
     return res;
   }
 
@@ -160,7 +161,6 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
       case "/readyz":
         return finish(req, path, started, Response.json({ status: "ready", peers: options.peers.list().length }));
       case "/metrics":
-        hits.flush();
         return metricsResponse(metrics.registry).then((res) => finish(req, path, started, res));
       default:
         return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));

@@ -144,7 +144,7 @@ describe("cache.ts against a real origin", () => {
     ]) {
       expect(text).toContain(name);
     }
-    // Hits are tallied apart from prom-client and added at scrape time: the count must still be exact.
+    // Hits count through a handle bound once, apart from the other routes: the exported counts must be exact.
     const key = await putBlob(origin.url, randomBytes(300));
     await fetch(`${cache.url}/cas/${key}`);
     const scrape = async () => {
