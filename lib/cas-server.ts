@@ -11,7 +11,7 @@ import { errorResponse, methodNotAllowed } from "./http-error.ts";
 import { parseKey, type BlobKey, type HashAlgorithm } from "./key.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { Lru } from "./lru.ts";
-import { createMetrics, metricsResponse, type HttpMetrics } from "./metrics.ts";
+import { createMetrics, metricsResponse, type HttpMetrics, type RouteMetrics } from "./metrics.ts";
 import { MultipartError, multipartBoundary, readMultipart } from "./multipart.ts";
 import { StoreError, fileStream, type BlobStore, type PutResult } from "./store.ts";
 
@@ -84,6 +84,9 @@ export function createCasServer(options: CasServerOptions): CasServer {
       : undefined;
   const tokenDigest = options.writeToken ? sha256(options.writeToken) : undefined;
   registerStoreMetrics(metrics, store);
+  // Blob reads are the hot path: their metric handles are bound once instead of looked up per request.
+  const getBlobMetrics = metrics.route("GET", ROUTE_BLOB);
+  const headBlobMetrics = metrics.route("HEAD", ROUTE_BLOB);
 
   function fetch(req: Request): Response | Promise<Response> {
     const started = performance.now();
@@ -104,12 +107,20 @@ export function createCasServer(options: CasServerOptions): CasServer {
 
   function finish(req: Request, route: string, path: string, started: number, res: Response): Response {
     const seconds = (performance.now() - started) / 1000;
-    const method = KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
-    metrics.observe(method, route, res.status, seconds);
+    metricsFor(req.method, route).observe(res.status, seconds);
     if (accessLog) {
       logger.info("request", { method: req.method, path, status: res.status, ms: Math.round(seconds * 1e6) / 1e3 });
     }
     return res;
+  }
+
+  /** The request metrics of a method and route; blob reads, the hot path, skip the lookup. */
+  function metricsFor(method: string, route: string): RouteMetrics {
+    if (route === ROUTE_BLOB) {
+      if (method === "GET") return getBlobMetrics;
+      if (method === "HEAD") return headBlobMetrics;
+    }
+    return metrics.route(KNOWN_METHODS.has(method) ? method : "OTHER", route);
   }
 
   function failed(req: Request, route: string, err: unknown): Response {
