@@ -289,3 +289,9 @@ const STATUS_TEXT: Record<number, string> = {
   505: "HTTP Version Not Supported",
   507: "Insufficient Storage",
 };
+
+/** Hits / responses that carried `X-Cache: HIT` or `MISS`; null when none did (a target that is not our cache). */
+export function observedHitRatio(summary: AttackSummary): number | null {
+  const { hits, misses } = summary.cache;
+  return hits + misses === 0 ? null : hits / (hits + misses);
+}

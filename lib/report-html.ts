@@ -2,7 +2,7 @@
  * The HTML report: one self-contained page (no scripts, no network) with the summary, latency over time
  * (p50/p99/max per window) and the percentile curve drawn as inline SVG, the status codes and the errors. Pure.
  */
-import type { AttackSummary } from "./attack-metrics.ts";
+import { observedHitRatio, type AttackSummary } from "./attack-metrics.ts";
 import { goDuration, rfc3339Nano, roundDuration } from "./go-format.ts";
 import { HDRPLOT_QUANTILES } from "./report-hdrplot.ts";
 import type { CasExtras } from "./report-json.ts";
@@ -77,7 +77,12 @@ function summaryTable(s: AttackSummary, extras: CasExtras | undefined): string {
   ];
   if (extras) {
     rows.push(["Integrity failures", `${extras.integrityFailures}`]);
-    if (extras.hitRatio !== null) rows.push(["Cache hit ratio", `${(extras.hitRatio * 100).toFixed(2)}%`]);
+    if (extras.hitRatio !== null) rows.push(["Cache hit ratio (/stats)", `${(extras.hitRatio * 100).toFixed(2)}%`]);
+  }
+  const observed = observedHitRatio(s);
+  if (observed !== null) {
+    const { hits, misses } = s.cache;
+    rows.push(["Hit ratio seen (X-Cache)", `${(observed * 100).toFixed(2)}% (${hits} hits, ${misses} misses)`]);
   }
   return `<div><h2>Summary</h2><table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table></div>`;
 }

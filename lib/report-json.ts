@@ -2,7 +2,7 @@
  * The JSON report: vegeta's `report -type=json` field names, order and units exactly (ns integers,
  * RFC 3339 timestamps, compact one-line JSON), with this project's extras under `cas`. Pure.
  */
-import type { AttackSummary } from "./attack-metrics.ts";
+import { observedHitRatio, type AttackSummary } from "./attack-metrics.ts";
 import { rfc3339Nano } from "./go-format.ts";
 
 /** What the client adds beyond vegeta's fields. */
@@ -30,12 +30,6 @@ export function casJson(summary: AttackSummary, extras: CasExtras): Record<strin
     send_lag: { mean: lag.mean, "50th": lag.p50, "90th": lag.p90, "99th": lag.p99, max: lag.max },
     cache_stats: extras.cacheStats,
   };
-}
-
-/** Hits / responses that carried `X-Cache: HIT` or `MISS`; null when none did (a target that is not our cache). */
-export function observedHitRatio(summary: AttackSummary): number | null {
-  const { hits, misses } = summary.cache;
-  return hits + misses === 0 ? null : hits / (hits + misses);
 }
 
 /** One line of JSON plus a newline, as vegeta's `json.Encoder` writes it. */
