@@ -12,7 +12,7 @@ export class UploadError extends Error {
 export interface UploadOptions {
   /** Sent as `Authorization: Bearer <token>`. */
   writeToken?: string;
-  /** Per request. @default 30000 */
+  /** Per request; 0 = none. @default 30000 */
   timeoutMs?: number;
 }
 
@@ -25,6 +25,7 @@ export async function uploadBlobs(
   const base = serverUrl.replace(/\/+$/, "");
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
   if (options.writeToken) headers.authorization = `Bearer ${options.writeToken}`;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   let created = 0;
   let existing = 0;
   for (const blob of blobs) {
@@ -34,7 +35,8 @@ export async function uploadBlobs(
         method: "PUT",
         headers,
         body: blob.data,
-        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+        // AbortSignal.timeout(0) fires at once, so "no timeout" must mean no timer at all.
+        ...(timeoutMs > 0 && { signal: AbortSignal.timeout(timeoutMs) }),
       });
     } catch (err) {
       throw new UploadError(`cannot reach the server at ${base}: ${describeFetchError(err)}`);

@@ -477,6 +477,26 @@ describe("default flow against real server and cache processes", () => {
     expect(report.cas.x_cache).toEqual({ hit: 0, miss: 20 });
   });
 
+  test("--timeout 0 means no timeout: the upload and the attack both go through", async () => {
+    const run = await runClient([
+      "--server",
+      server.url,
+      "--cache",
+      cache.url,
+      "--rate",
+      "10",
+      "--duration",
+      "0.5s",
+      "--timeout",
+      "0",
+    ]);
+    expect(run.stderr).not.toContain("client: ");
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.requests).toBe(5);
+    expect(report.status_codes).toEqual({ "200": 5 });
+  });
+
   test("SIGINT during the default flow still prints the report of what ran", async () => {
     const run = await runClient(["--server", server.url, "--cache", cache.url, "--rate", "20", "--duration", "30s"], {
       interruptAfterMs: 1500,
