@@ -23,6 +23,8 @@ export const DEMO_CLIENT_ARGS = [
 const CACHE_PEERS = 3;
 /** How long a program gets to stop after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 10_000;
+/** A second Ctrl-C kills everything at once, if it comes at least this long after the first. */
+export const ESCALATE_AFTER_MS = 1000;
 
 /** A TCP port that was free a moment ago: the peers must know each other's URLs before they start. */
 function freePort(): number {
@@ -110,13 +112,19 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
   // The children run in their own sessions, so Ctrl-C reaches only this process, which stops them in
   // order: the client first (it ends its run early and still reports), then the caches and the server.
+  // A terminal's Ctrl-C reaches every process of the foreground group, so under `bun run demo` the
+  // package-script runner forwards its own copy a moment after the terminal's: signals that arrive
+  // within ESCALATE_AFTER_MS of the first are that same Ctrl-C, only a later one means "stop waiting".
+  let interruptedAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) {
-      // A second Ctrl-C: no more waiting.
+      if (Date.now() - interruptedAt < ESCALATE_AFTER_MS) return;
+      log.warn("interrupted again; killing everything", { signal });
       for (const proc of running) proc.kill("SIGKILL");
       return;
     }
     interrupted = true;
+    interruptedAt = Date.now();
     log.info("interrupted; stopping", { signal });
     if (client) client.kill("SIGINT");
   };

@@ -3,7 +3,7 @@
  * ./reports/; Ctrl-C (SIGINT) mid-run or during start-up stops everything; no process is ever left behind.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PROJECT_ROOT } from "../lib/program-process.ts";
@@ -36,9 +36,18 @@ interface DemoRun {
   stdout: Promise<string>;
 }
 
-function spawnDemo(cwd: string, marker: string, args: string[]) {
-  return Bun.spawn([process.execPath, DEMO, ...args], {
+/**
+ * `bun scripts/demo.ts ARGS`, or with `viaPackageScript` `bun run demo -- ARGS` as a user types it, in a
+ * process group of its own as a terminal's foreground job is: the package script runs from a copy of
+ * package.json next to a link to scripts/, so the reports still land in the temp dir.
+ */
+function spawnDemo(cwd: string, marker: string, args: string[], viaPackageScript = false) {
+  const command = viaPackageScript
+    ? [process.execPath, "run", "demo", "--", ...args]
+    : [process.execPath, DEMO, ...args];
+  return Bun.spawn(command, {
     cwd,
+    detached: viaPackageScript,
     env: { ...process.env, CAS_DEMO_TEST_MARKER: marker },
     stdin: "ignore",
     stdout: "pipe",
@@ -49,10 +58,14 @@ function spawnDemo(cwd: string, marker: string, args: string[]) {
 /** Every run of this file, so that even a test that timed out leaves nothing behind. */
 const runs: DemoRun[] = [];
 
-async function startDemo(args: string[]): Promise<DemoRun> {
+async function startDemo(args: string[], viaPackageScript = false): Promise<DemoRun> {
   const cwd = await mkdtemp(join(tmpdir(), "cas-demo-test-"));
+  if (viaPackageScript) {
+    await copyFile(join(PROJECT_ROOT, "package.json"), join(cwd, "package.json"));
+    await symlink(join(PROJECT_ROOT, "scripts"), join(cwd, "scripts"));
+  }
   const marker = crypto.randomUUID();
-  const proc = spawnDemo(cwd, marker, args);
+  const proc = spawnDemo(cwd, marker, args, viaPackageScript);
   const stderrLines: string[] = [];
   const stderrDone = (async () => {
     const decoder = new TextDecoder();
@@ -132,6 +145,27 @@ describe("bun run demo", () => {
       expect(await run.proc.exited).toBe(130);
       expect(await run.stdout).toContain("Requests      [total, rate, throughput]");
       expect(await Bun.file(join(run.cwd, "reports/demo.json")).exists()).toBe(true);
+      expect(await processesMarked(run.marker)).toEqual([]);
+    } finally {
+      await cleanUp(run);
+    }
+  }, 30_000);
+
+  test("a terminal's Ctrl-C on `bun run demo` (SIGINT to its process group) still reports", async () => {
+    // The group signal reaches both the package-script runner and the demo, and the runner forwards its
+    // own copy: the demo must take the two as one Ctrl-C, not as a second one that kills everything.
+    const run = await startDemo(["--duration", "3s"], true);
+    try {
+      await waitForLog(run, "cluster up");
+      await Bun.sleep(1000);
+      process.kill(-run.proc.pid, "SIGINT");
+      expect(await run.proc.exited).toBe(130);
+      expect(await run.stdout).toContain("Requests      [total, rate, throughput]");
+      await run.stderrDone;
+      expect(run.stderrLines.filter((l) => l.includes('"msg":"peer stats"')).length).toBe(3);
+      expect(run.stderrLines.some((l) => l.includes('"msg":"reports written"'))).toBe(true);
+      expect(await Bun.file(join(run.cwd, "reports/demo.json")).exists()).toBe(true);
+      expect(await Bun.file(join(run.cwd, "reports/demo.html")).exists()).toBe(true);
       expect(await processesMarked(run.marker)).toEqual([]);
     } finally {
       await cleanUp(run);
