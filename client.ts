@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, base: { program: "client" } });
 
-  // First Ctrl-C (or SIGTERM) ends the attack and lets the report print; a second one exits at once.
+  // First Ctrl-C (or SIGTERM) ends the attack and lets the report print (during the upload it ends the run
+  // with exit 130 and no report, as nothing was attacked); a second one exits at once.
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(130);

@@ -18,13 +18,16 @@ import { renderHist } from "./report-hist.ts";
 import { renderHtml } from "./report-html.ts";
 import { renderJson, type CasExtras } from "./report-json.ts";
 import { renderText } from "./report-text.ts";
-import { UploadError, uploadBlobs } from "./upload.ts";
+import { UploadAbortedError, UploadError, uploadBlobs } from "./upload.ts";
 import { headersFrom, urlTargets } from "./url-targets.ts";
 import { createWorkload, generateBlobs } from "./workload.ts";
 
 export interface AttackDeps {
   logger: Logger;
-  /** Aborting stops the attack early; the report of what ran is still written. */
+  /**
+   * Aborting stops the attack early; the report of what ran is still written. Aborting during the upload stops
+   * it, prints one line and returns 130 without a report, as nothing was attacked.
+   */
   signal?: AbortSignal;
   /** Where the report goes without --output. @default process.stdout */
   stdout?: (text: string) => void;
@@ -55,8 +58,12 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
 
   let plan: Plan;
   try {
-    plan = config.url.length > 0 ? urlPlan(config) : await defaultPlan(config, logger);
+    plan = config.url.length > 0 ? urlPlan(config) : await defaultPlan(config, logger, deps.signal);
   } catch (err) {
+    if (err instanceof UploadAbortedError) {
+      stderr(`client: ${err.message}\n`);
+      return 130;
+    }
     if (err instanceof UploadError) return fail(err.message);
     throw err;
   }
@@ -185,12 +192,13 @@ function urlPlan(config: ClientConfig): Plan {
   return { next, description: `${config.method} ${shown}`, integrityFailures: () => failures, caches: [] };
 }
 
-async function defaultPlan(config: ClientConfig, logger: Logger): Promise<Plan> {
+async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSignal | undefined): Promise<Plan> {
   const blobs = generateBlobs(config.blobs, config.size);
   logger.info("uploading", { server: config.server, blobs: blobs.length, size: config.size });
   const uploaded = await uploadBlobs(config.server, blobs, {
     ...(config.writeToken && { writeToken: config.writeToken }),
     timeoutMs: config.timeout,
+    ...(signal && { signal }),
   });
   logger.info("uploaded", uploaded);
   const workload = createWorkload({

@@ -195,6 +195,48 @@ describe("client process", () => {
   });
 });
 
+describe("upload phase against a server that never answers a PUT", () => {
+  // A stand-in origin: it takes each PUT and stalls until the client gives up, so only Ctrl-C can end the upload.
+  const puts: string[] = [];
+  let stall: ReturnType<typeof Bun.serve>;
+  beforeAll(() => {
+    stall = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 0,
+      fetch(req) {
+        puts.push(new URL(req.url).pathname);
+        return new Promise<Response>((resolve) => req.signal.addEventListener("abort", () => resolve(new Response())));
+      },
+    });
+  });
+  afterAll(() => void stall.stop(true));
+
+  test("uploads 8 blobs at once, and SIGINT stops the upload with one line and exit 130, without a report", async () => {
+    const proc = Bun.spawn(
+      [process.execPath, CLIENT, "--server", `http://127.0.0.1:${stall.port}`, "--blobs", "20", "--size", "100"],
+      { cwd: PROJECT_ROOT, env: cleanEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+    );
+    try {
+      const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      // Wait (bounded) for the upload to fill its 8 slots; one at a time would leave it at 1.
+      for (let i = 0; i < 120 && puts.length < 8; i++) await Bun.sleep(25);
+      expect(puts.length).toBe(8);
+      proc.kill("SIGINT");
+      // The client must end on its own: before the fix it waited out every upload's 30 s timeout.
+      const ended = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => "still running")]);
+      expect(ended).toBe(130);
+      const [stdout, stderr] = await output;
+      expect(stdout).toBe("");
+      expect(stderr).toContain("client: upload interrupted after 0 of 20 blob(s); nothing was attacked\n");
+      expect(stderr).not.toContain("attack started");
+      expect(puts.length).toBe(8); // nothing new started after the signal
+    } finally {
+      proc.kill("SIGKILL");
+    }
+  }, 20_000);
+});
+
 describe("--url mode against a test target", () => {
   let target: ReturnType<typeof Bun.serve>;
   const seen: { method: string; path: string; header: string | null; body: string }[] = [];
