@@ -1,6 +1,7 @@
 /**
  * `--url` mode: targets for arbitrary URLs with one method, headers and body, cycled round-robin as vegeta
- * does. A GET whose last path segment is a content key is checked against it, so CAS URLs stay verified.
+ * does. A GET of `…/cas/<key>` (our API) is checked against the key, so CAS URLs stay verified; other URLs
+ * are not, even when they end in something hash-shaped such as a git commit id.
  */
 import { readFileSync } from "node:fs";
 import { matchesKey, parseKey } from "./key.ts";
@@ -40,7 +41,7 @@ export interface UrlTargetOptions {
   method?: string;
   headers?: Record<string, string>;
   body?: Uint8Array;
-  /** Verify GET bodies whose URL ends in a content key. @default true */
+  /** Verify GET bodies whose URL path ends in `/cas/<key>`. @default true */
   verify?: boolean;
   /** Counts bodies that failed verification. */
   onIntegrityFailure?: () => void;
@@ -69,10 +70,12 @@ export function urlTargets(urls: readonly string[], options: UrlTargetOptions = 
   return (seq) => targets[seq % targets.length]!;
 }
 
+/** The content key of a `…/cas/<key>` URL; any other path (`/commit/<sha1>`) names no key of ours. */
 function keyOf(url: string): ReturnType<typeof parseKey> {
   try {
-    const last = new URL(url).pathname.split("/").pop() ?? "";
-    return parseKey(last);
+    const segments = new URL(url).pathname.split("/");
+    if (segments.length < 2 || segments[segments.length - 2] !== "cas") return undefined;
+    return parseKey(segments[segments.length - 1]!);
   } catch {
     return undefined;
   }

@@ -60,3 +60,19 @@ test("urlTargets() verifies GETs of content keys and counts failures", () => {
   expect(urlTargets([`http://c/cas/${hash}`], { verify: false })(0).verify).toBeUndefined();
   expect(urlTargets([`http://c/cas/${hash}`], { method: "HEAD" })(0).verify).toBeUndefined();
 });
+
+test("urlTargets() verifies only keys that follow /cas/, not any hash-shaped last segment", () => {
+  const sha1 = digestHex("sha1", new TextEncoder().encode("x"));
+  const sha256 = digestHex("sha256", new TextEncoder().encode("x"));
+  for (const url of [
+    `http://git/repo/commit/${sha1}`,
+    `http://git/blob/${sha256}`,
+    `http://h/${sha256}`,
+    `http://h/cascade/${sha256}`,
+  ]) {
+    expect(urlTargets([url])(0).verify).toBeUndefined();
+  }
+  for (const url of [`http://c/cas/${sha1}`, `http://c/_peer/cas/${sha256}`, `http://proxy/v1/cas/${sha256}?x=1`]) {
+    expect(urlTargets([url])(0).verify).toBeInstanceOf(Function);
+  }
+});
