@@ -549,7 +549,12 @@ export class Http1Client {
     conn.pending = undefined;
     conn.phase = Phase.Head;
     this.#busy.delete(conn);
-    if (leftover || conn.closeAfter || conn.closed) this.#destroy(conn, !leftover);
+    if (conn.unwritten !== undefined) {
+      // The server answered before the whole body was sent (413, say). Writing the rest later would put it
+      // after the next request on this connection, so the connection goes.
+      conn.unwritten = undefined;
+      this.#destroy(conn);
+    } else if (leftover || conn.closeAfter || conn.closed) this.#destroy(conn, !leftover);
     else {
       conn.reused = true;
       this.#release(conn);

@@ -399,6 +399,63 @@ describe("Http1Client.request()", () => {
     release();
   });
 
+  test("closes a connection whose request body was still being written when the answer came", async () => {
+    // A keep-alive server that refuses a large body right after its headers (413), then, like a careful
+    // server, skips the declared body and reads the next request. If the client reused that connection, the
+    // rest of its body would follow the next request and the server would read garbage.
+    const BODY = 32 * 2 ** 20;
+    const answers: string[] = [];
+    const listener = Bun.listen<{ buf: Buffer; skip: number }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(socket) {
+          socket.data = { buf: Buffer.alloc(0), skip: 0 };
+        },
+        data(socket, data) {
+          const st = socket.data;
+          let chunk = data;
+          if (st.skip > 0) {
+            const n = Math.min(st.skip, chunk.length);
+            st.skip -= n;
+            chunk = chunk.subarray(n);
+          }
+          st.buf = Buffer.concat([st.buf, chunk]);
+          for (;;) {
+            const end = st.buf.indexOf("\r\n\r\n");
+            if (end === -1) return;
+            const head = st.buf.subarray(0, end).toString("latin1");
+            const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+            const rest = st.buf.subarray(end + 4);
+            const line = head.split("\r\n")[0]!;
+            answers.push(line);
+            if (length > 2 ** 20) {
+              socket.write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
+              const n = Math.min(length, rest.length);
+              st.skip = length - n;
+              st.buf = Buffer.from(rest.subarray(n));
+            } else if (/^GET \/second HTTP\/1\.1$/.test(line)) {
+              socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nclean");
+              st.buf = Buffer.from(rest.subarray(length));
+            } else {
+              socket.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 7\r\nConnection: close\r\n\r\ngarbage");
+              socket.end();
+              return;
+            }
+          }
+        },
+      },
+    });
+    cleanups.push(() => listener.stop(true));
+    const url = `http://127.0.0.1:${listener.port}`;
+    const client = new Http1Client();
+    const big = await send(client, "POST", `${url}/upload`, { body: new Uint8Array(BODY), timeoutMs: 5_000 });
+    expect([big.status, big.error]).toEqual([413, undefined]);
+    const next = await send(client, "GET", `${url}/second`, { timeoutMs: 5_000 });
+    expect([next.status, next.error, decode(next.body)]).toEqual([200, undefined, "clean"]);
+    expect(answers).toEqual(["POST /upload HTTP/1.1", "GET /second HTTP/1.1"]);
+  }, 30_000);
+
   test("rejects a response that is not HTTP", async () => {
     const { url } = rawServer((socket) => socket.write("SSH-2.0-OpenSSH\r\n\r\n"));
     const client = new Http1Client();
