@@ -8,12 +8,16 @@ import { Ajv } from "ajv";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { parseBytes } from "../lib/config.ts";
+import { createPeers } from "../lib/peers.ts";
 import { PROJECT_ROOT } from "../lib/program-process.ts";
 import { CONFIGMAP_PATH, DASHBOARD_PATH, renderDashboardConfigMap } from "../scripts/dashboard-configmap.ts";
 import { PROMETHEUS_RULE_PATH, RULES_PATH, renderPrometheusRule } from "../scripts/prometheus-rule.ts";
 import { kubectlDryRun } from "./support/kube-api-stand-in.ts";
 import { acceptedConfig, flagsIn } from "./support/program-help.ts";
 import { runCommand } from "./support/run-command.ts";
+import { startServer } from "./support/server-process.ts";
 
 const K8S_DIR = resolve(PROJECT_ROOT, "k8s");
 
@@ -278,15 +282,66 @@ describe("k8s/ pods", () => {
     }
   });
 
-  test("the server and the cache have liveness on /healthz and readiness on /readyz at their serving port", () => {
-    for (const w of [named("StatefulSet", "cas-server")!, named("Deployment", "cas-cache")!]) {
-      const c = container(w);
-      const portNames = c.ports.map((p: Obj) => p.name);
-      expect(c.livenessProbe?.httpGet?.path).toBe("/healthz");
-      expect(c.readinessProbe?.httpGet?.path).toBe("/readyz");
-      expect(portNames).toContain(c.livenessProbe.httpGet.port);
-      expect(portNames).toContain(c.readinessProbe.httpGet.port);
+  test("every container has liveness and readiness probes (and any startup probe) on a port it names", () => {
+    for (const w of workloads) {
+      for (const c of podSpec(w).containers) {
+        const portNames = c.ports.map((p: Obj) => p.name);
+        const where = `${w.kind}/${w.metadata.name} ${c.name}`;
+        expect(c.livenessProbe?.httpGet, `${where} livenessProbe`).toBeDefined();
+        expect(c.readinessProbe?.httpGet, `${where} readinessProbe`).toBeDefined();
+        for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe].filter(Boolean)) {
+          expect(portNames, where).toContain(probe.httpGet.port);
+          expect(probe.httpGet.path, where).toStartWith("/");
+        }
+      }
     }
+  });
+
+  test("the server is ready while it serves reads (/healthz), and its store scan has a startup probe", () => {
+    // /readyz is write-readiness: 503 once the store is full. With one replica, a readiness probe on it
+    // would leave the Service without endpoints and fail every read as well.
+    const c = container(named("StatefulSet", "cas-server")!);
+    expect(c.readinessProbe.httpGet.path).toBe("/healthz");
+    expect(c.livenessProbe.httpGet.path).toBe("/healthz");
+    expect(c.startupProbe?.httpGet?.path).toBe("/healthz");
+    // The scan runs before the server listens: minutes for it, not liveness' half minute.
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(120);
+  });
+
+  test("a server whose store reached --max-bytes still passes the manifest's readiness probe and serves reads", async () => {
+    const probe = container(named("StatefulSet", "cas-server")!).readinessProbe.httpGet.path;
+    const server = await startServer(["--max-bytes", "100"]);
+    try {
+      const blob = new Uint8Array(100).fill(7);
+      const key = new Bun.CryptoHasher("sha256").update(blob).digest("hex");
+      expect((await fetch(`${server.url}/cas/${key}`, { method: "PUT", body: blob })).status).toBeLessThan(300);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+      expect((await fetch(`${server.url}${probe}`)).status).toBe(200);
+      const read = await fetch(`${server.url}/cas/${key}`);
+      expect(read.status).toBe(200);
+      expect(new Uint8Array(await read.arrayBuffer())).toEqual(blob);
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  test("the cache has liveness on /healthz and readiness on /readyz", () => {
+    const c = container(named("Deployment", "cas-cache")!);
+    expect(c.livenessProbe.httpGet.path).toBe("/healthz");
+    expect(c.readinessProbe.httpGet.path).toBe("/readyz");
+  });
+
+  test("the client's probes watch its /metrics on --metrics-port, after a startup probe that covers the upload", () => {
+    // The client serves /metrics from the end of its upload until its report: not before, hence the startup probe.
+    const c = container(named("Job", "cas-client")!);
+    const args: string[] = c.args;
+    const metricsPort = c.ports.find((p: Obj) => p.name === c.livenessProbe.httpGet.port);
+    expect(String(metricsPort?.containerPort)).toBe(args[args.indexOf("--metrics-port") + 1]);
+    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
+      expect(probe?.httpGet?.path).toBe("/metrics");
+      expect(probe.httpGet.port).toBe(metricsPort.name);
+    }
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(120);
   });
 
   test("the client Job runs once, bounded in time, and is not restarted forever", () => {
@@ -294,6 +349,32 @@ describe("k8s/ pods", () => {
     expect(podSpec(job).restartPolicy).toBe("Never");
     expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(0);
     expect(job.spec.backoffLimit).toBeLessThanOrEqual(1);
+  });
+
+  test("the server's StatefulSet is governed by a headless Service of its pods", () => {
+    const sts = named("StatefulSet", "cas-server")!;
+    const governing = named("Service", sts.spec.serviceName);
+    expect(governing?.spec.clusterIP).toBe("None");
+    const selects = Object.entries(governing!.spec.selector).every(
+      ([k, v]) => sts.spec.template.metadata.labels[k] === v,
+    );
+    expect(selects).toBe(true);
+  });
+
+  test("the server's volume is re-owned for its group only when its root is not already", () => {
+    // fsGroup alone re-owns every file of the store on each start, which takes long on a big store.
+    const pod = podSpec(named("StatefulSet", "cas-server")!);
+    expect(pod.securityContext.fsGroup).toBe(1000);
+    expect(pod.securityContext.fsGroupChangePolicy).toBe("OnRootMismatch");
+  });
+
+  test("the store alerts' quota is the manifest's --max-bytes", () => {
+    const args: string[] = container(named("StatefulSet", "cas-server")!).args;
+    const quota = parseBytes(args[args.indexOf("--max-bytes") + 1]!);
+    const rules = (Bun.YAML.parse(readFileSync(RULES_PATH, "utf8")) as Obj).groups.flatMap((g: Obj) => g.rules);
+    const storeRules = rules.filter((r: Obj) => r.expr.includes("cas_store_bytes"));
+    expect(storeRules.map((r: Obj) => r.alert).sort()).toEqual(["CasStoreFull", "CasStoreNearQuota"]);
+    for (const r of storeRules) expect(r.expr).toMatch(new RegExp(`> [0-9.]+ \\* ${quota}$`));
   });
 
   test("the server keeps its store on a PersistentVolumeClaim mounted at its data dir", () => {
@@ -342,10 +423,33 @@ describe("k8s/ wiring", () => {
     expect(labelsMatch(headless!.spec.selector, cache.spec.template.metadata.labels)).toBe(true);
     const self = args[args.indexOf("--self") + 1];
     expect(self).toBe(`http://$(POD_IP):${c.ports[0].containerPort}`);
+    // That unbracketed form holds for IPv4 only, so the peer records are IPv4 only.
+    expect(headless!.spec.ipFamilies).toEqual(["IPv4"]);
+    expect(headless!.spec.ipFamilyPolicy).toBe("SingleStack");
     const podIp = c.env.find((e: Obj) => e.name === "POD_IP");
     expect(podIp?.valueFrom?.fieldRef?.fieldPath).toBe("status.podIP");
     // The peers' addresses from DNS get this pod's --port; --self must name the same port.
     expect(args[args.indexOf("--port") + 1]).toBe(String(c.ports[0].containerPort));
+  });
+
+  test("each cache's --self is exactly the URL DNS discovery builds for its pod, so it is on the ring once", async () => {
+    const c = container(named("Deployment", "cas-cache")!);
+    const args: string[] = c.args;
+    const podIps = ["10.244.1.7", "10.244.2.9", "10.244.3.4"];
+    const self = args[args.indexOf("--self") + 1]!.replace("$(POD_IP)", podIps[0]!);
+    const peers = createPeers({
+      self,
+      port: Number(args[args.indexOf("--port") + 1]),
+      dns: args[args.indexOf("--peers-dns") + 1]!,
+      resolve: async () => podIps,
+    });
+    try {
+      await peers.refresh();
+      expect(peers.list().length).toBe(podIps.length);
+      expect(peers.list()).toContain(self);
+    } finally {
+      peers.stop();
+    }
   });
 
   test("the cache's origin is the server's Service", () => {
