@@ -69,12 +69,29 @@ export interface AttackSummary {
    * as opposed to the caches' own `/stats`. Responses without the header count in neither.
    */
   cache: { hits: number; misses: number };
-  /** How late the scheduler sent requests after their due time, ns. */
-  sendLag: { mean: number; p50: number; p90: number; p99: number; max: number };
+  /**
+   * The generator's own lateness, ns: due time to on the wire, less the wait for a `--max-inflight` slot or a
+   * connection. High means the generator (or its machine) could not keep up.
+   */
+  sendLag: LagSummary;
+  /**
+   * The wait for a free `--max-inflight` slot or connection, ns: high with a low `sendLag` means the server
+   * answered too slowly (back-pressure), not that the generator fell behind.
+   */
+  queueWait: LagSummary;
   series: SeriesPoint[];
   windowMs: number;
   /** The latency distribution (ns), for quantile tables and curves. */
   histogram: Histogram;
+}
+
+/** A lag distribution in ns. */
+export interface LagSummary {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
 }
 
 interface Window {
@@ -87,6 +104,7 @@ interface Window {
 export class AttackMetrics {
   #latency = new Histogram();
   #sendLag = new Histogram();
+  #queueWait = new Histogram();
   #requests = 0;
   #successes = 0;
   #latencyTotal = 0;
@@ -132,7 +150,9 @@ export class AttackMetrics {
     this.#bytesIn += r.bytesIn;
     this.#bytesOut += r.bytesOut;
     this.#latency.record(latency);
-    this.#sendLag.record(Math.max(0, r.sendLagNs));
+    const queueNs = Math.max(0, r.queueNs ?? 0);
+    this.#sendLag.record(Math.max(0, r.sendLagNs - queueNs));
+    this.#queueWait.record(queueNs);
     const code = String(r.status);
     this.#statusCodes.set(code, (this.#statusCodes.get(code) ?? 0) + 1);
     const ok = isSuccess(r.status);
@@ -175,7 +195,6 @@ export class AttackMetrics {
     const wait = this.#end === undefined ? 0 : Math.round((this.#endDue - this.#latest!) * 1e6 + this.#endLatency);
     const h = this.#latency;
     const q = (p: number) => (n === 0 ? 0 : Math.round(h.quantile(p)));
-    const lag = this.#sendLag;
     this.#summary = {
       latencies: {
         total: Math.round(this.#latencyTotal),
@@ -203,13 +222,8 @@ export class AttackMetrics {
       errors: [...this.#errors],
       ...(this.#bounds && { buckets: { bounds: this.#bounds, counts: this.#bucketCounts! } }),
       cache: { hits: this.#cacheHits, misses: this.#cacheMisses },
-      sendLag: {
-        mean: n === 0 ? 0 : Math.round(lag.mean),
-        p50: n === 0 ? 0 : Math.round(lag.quantile(0.5)),
-        p90: n === 0 ? 0 : Math.round(lag.quantile(0.9)),
-        p99: n === 0 ? 0 : Math.round(lag.quantile(0.99)),
-        max: n === 0 ? 0 : Math.round(lag.max),
-      },
+      sendLag: lagSummary(this.#sendLag, n),
+      queueWait: lagSummary(this.#queueWait, n),
       series: this.#windows.map((w, i) => ({
         t: (i * this.#windowMs) / 1000,
         requests: w.requests,
@@ -294,4 +308,9 @@ const STATUS_TEXT: Record<number, string> = {
 export function observedHitRatio(summary: AttackSummary): number | null {
   const { hits, misses } = summary.cache;
   return hits + misses === 0 ? null : hits / (hits + misses);
+}
+
+function lagSummary(h: Histogram, n: number): LagSummary {
+  const r = (v: number) => (n === 0 ? 0 : Math.round(v));
+  return { mean: r(h.mean), p50: r(h.quantile(0.5)), p90: r(h.quantile(0.9)), p99: r(h.quantile(0.99)), max: r(h.max) };
 }

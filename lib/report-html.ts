@@ -71,7 +71,11 @@ function summaryTable(s: AttackSummary, extras: CasExtras | undefined): string {
     ["Latency min / mean", `${d(l.min)} / ${d(l.mean)}`],
     ["Latency p50 / p90 / p95", `${d(l.p50)} / ${d(l.p90)} / ${d(l.p95)}`],
     ["Latency p99 / max", `${d(l.p99)} / ${d(l.max)}`],
-    ["Send lag p50 / p99 / max", `${d(s.sendLag.p50)} / ${d(s.sendLag.p99)} / ${d(s.sendLag.max)}`],
+    ["Send lag (generator) p50 / p99 / max", `${d(s.sendLag.p50)} / ${d(s.sendLag.p99)} / ${d(s.sendLag.max)}`],
+    [
+      "Queue wait (max-inflight) p50 / p99 / max",
+      `${d(s.queueWait.p50)} / ${d(s.queueWait.p99)} / ${d(s.queueWait.max)}`,
+    ],
     ["Bytes in (total, mean)", `${s.bytesIn.total}, ${s.bytesIn.mean.toFixed(2)}`],
     ["Bytes out (total, mean)", `${s.bytesOut.total}, ${s.bytesOut.mean.toFixed(2)}`],
   ];

@@ -2,7 +2,7 @@
  * The JSON report: vegeta's `report -type=json` field names, order and units exactly (ns integers,
  * RFC 3339 timestamps, compact one-line JSON), with this project's extras under `cas`. Pure.
  */
-import { observedHitRatio, type AttackSummary } from "./attack-metrics.ts";
+import { observedHitRatio, type AttackSummary, type LagSummary } from "./attack-metrics.ts";
 import { rfc3339Nano } from "./go-format.ts";
 
 /** What the client adds beyond vegeta's fields. */
@@ -20,16 +20,20 @@ export interface CasExtras {
 
 /** The `cas` key's content, snake_case like the rest of the report. */
 export function casJson(summary: AttackSummary, extras: CasExtras): Record<string, unknown> {
-  const lag = summary.sendLag;
   return {
     latency_from: "due", // latencies count from each request's scheduled send time
     integrity_failures: extras.integrityFailures,
     hit_ratio: extras.hitRatio, // from the caches' /stats
     hit_ratio_observed: observedHitRatio(summary),
     x_cache: { hit: summary.cache.hits, miss: summary.cache.misses },
-    send_lag: { mean: lag.mean, "50th": lag.p50, "90th": lag.p90, "99th": lag.p99, max: lag.max },
+    send_lag: lagJson(summary.sendLag), // the generator's own lateness
+    queue_wait: lagJson(summary.queueWait), // waiting for a --max-inflight slot or connection
     cache_stats: extras.cacheStats,
   };
+}
+
+function lagJson(lag: LagSummary): Record<string, number> {
+  return { mean: lag.mean, "50th": lag.p50, "90th": lag.p90, "99th": lag.p99, max: lag.max };
 }
 
 /** One line of JSON plus a newline, as vegeta's `json.Encoder` writes it. */

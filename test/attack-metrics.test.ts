@@ -124,6 +124,22 @@ describe("AttackMetrics", () => {
     expect(Math.abs(lag.p99 - 990_000) / 990_000).toBeLessThanOrEqual(0.001);
   });
 
+  test("send lag is the generator's own: the wait for a max-inflight slot is the separate queue wait", () => {
+    // The coordinated-omission case: the server stalls, requests queue for hundreds of ms behind a full
+    // --max-inflight, yet each went out within 20 µs of getting its slot.
+    const m = new AttackMetrics();
+    for (let i = 1; i <= 100; i++) {
+      const queueNs = i * 5_000_000;
+      m.add(shotAt(i, { sendLagNs: queueNs + 20_000, queueNs }));
+    }
+    const { sendLag, queueWait } = m.close();
+    expect(sendLag).toEqual({ mean: 20_000, p50: 20_000, p90: 20_000, p99: 20_000, max: 20_000 });
+    expect(queueWait.max).toBe(500_000_000);
+    expect(queueWait.mean).toBe(252_500_000);
+    expect(Math.abs(queueWait.p50 - 250_000_000) / 250_000_000).toBeLessThanOrEqual(0.001);
+    expect(Math.abs(queueWait.p99 - 495_000_000) / 495_000_000).toBeLessThanOrEqual(0.001);
+  });
+
   test("counts X-Cache hits and misses from the results, whatever their status, and not results without one", () => {
     const m = new AttackMetrics();
     const verdicts = ["HIT", "MISS", undefined, "HIT", "HIT", undefined] as const;

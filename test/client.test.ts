@@ -330,6 +330,9 @@ describe("--url mode against a test target", () => {
     const page = readFileSync(html, "utf8");
     expect(page.startsWith("<!doctype html>")).toBe(true);
     expect(page).toContain("<svg");
+    // the generator's own lag and the wait for a --max-inflight slot are told apart
+    expect(page).toContain("<th>Send lag (generator) p50 / p99 / max</th>");
+    expect(page).toContain("<th>Queue wait (max-inflight) p50 / p99 / max</th>");
   });
 
   test("--report hist[...] prints vegeta's table and puts the buckets in the --json file; hdrplot prints its table", async () => {

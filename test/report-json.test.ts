@@ -17,7 +17,8 @@ function summary(buckets?: number[]) {
       due: T0 + i * 100,
       sent: T0 + i * 100,
       latencyNs: (i + 1) * 1_234_567,
-      sendLagNs: 1000 * i,
+      sendLagNs: 1000 * i + 500 * i,
+      queueNs: 500 * i,
       status,
       bytesIn: status === 200 ? 25_000 : 0,
       bytesOut: 0,
@@ -97,6 +98,7 @@ test("renderJson() puts our extras under cas", () => {
     "hit_ratio_observed",
     "x_cache",
     "send_lag",
+    "queue_wait",
     "cache_stats",
   ]);
   expect(r.cas.latency_from).toBe("due");
@@ -104,7 +106,10 @@ test("renderJson() puts our extras under cas", () => {
   expect(r.cas.hit_ratio_observed).toBe(0.5); // from the responses: 2 HIT, 2 MISS
   expect(r.cas.x_cache).toEqual({ hit: 2, miss: 2 });
   expect(Object.keys(r.cas.send_lag)).toEqual(["mean", "50th", "90th", "99th", "max"]);
-  expect(r.cas.send_lag.max).toBe(4000);
+  expect(r.cas.send_lag.max).toBe(4000); // the generator's own lag: sendLagNs less queueNs
+  expect(Object.keys(r.cas.queue_wait)).toEqual(["mean", "50th", "90th", "99th", "max"]);
+  expect(r.cas.queue_wait.max).toBe(2000);
+  expect(r.cas.queue_wait.mean).toBe(1000);
   expect(r.cas.cache_stats.after["http://c"].Gets).toBe(5);
   expect(JSON.parse(renderJson(summary()))).not.toHaveProperty("cas");
 });
