@@ -57,44 +57,50 @@ test("renderHtml() with no requests still renders", () => {
   expect(html).not.toContain("NaN");
 });
 
-test("the HTML report renders in headless Chromium (screenshot)", async () => {
-  if (!existsSync(CHROMIUM)) {
-    console.warn(`skipped: ${CHROMIUM} is not installed (Debian package chromium)`);
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), "cas-html-"));
-  try {
-    const page = join(dir, "report.html");
-    const png = join(dir, "report.png");
-    writeFileSync(page, renderHtml(sampleSummary(), { description: "sample run" }));
-    const proc = Bun.spawn(
-      [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${join(dir, "profile")}`,
-        `--screenshot=${png}`,
-        "--window-size=1200,900",
-        `file://${page}`,
-      ],
-      { stdout: "ignore", stderr: "pipe" },
-    );
-    const code = await proc.exited;
-    expect(code).toBe(0);
-    expect(existsSync(png)).toBe(true);
-    // A blank page compresses to a few kB; text and two charts take tens of kB.
-    expect(statSync(png).size).toBeGreaterThan(20_000);
-    const bytes = readFileSync(png);
-    expect([...bytes.subarray(1, 4)]).toEqual([0x50, 0x4e, 0x47]); // "PNG"
-    expect(bytes.readUInt32BE(16)).toBe(1200); // IHDR width
-    if (process.env.KEEP_SCREENSHOT) writeFileSync(process.env.KEEP_SCREENSHOT, bytes);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}, 60_000);
+// On CI (.ci/run installs Debian's chromium) a missing browser fails the test, so the requirement cannot
+// go untested unnoticed; elsewhere the test is skipped, and its name says why.
+const hasChromium = existsSync(CHROMIUM);
+const onCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
+
+test.skipIf(!hasChromium && !onCi)(
+  `the HTML report renders in headless Chromium (screenshot; needs ${CHROMIUM})`,
+  async () => {
+    if (!hasChromium) throw new Error(`${CHROMIUM} is missing on CI: .ci/run installs the Debian package chromium`);
+    const dir = mkdtempSync(join(tmpdir(), "cas-html-"));
+    try {
+      const page = join(dir, "report.html");
+      const png = join(dir, "report.png");
+      writeFileSync(page, renderHtml(sampleSummary(), { description: "sample run" }));
+      const proc = Bun.spawn(
+        [
+          CHROMIUM,
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          `--user-data-dir=${join(dir, "profile")}`,
+          `--screenshot=${png}`,
+          "--window-size=1200,900",
+          `file://${page}`,
+        ],
+        { stdout: "ignore", stderr: "pipe" },
+      );
+      const code = await proc.exited;
+      expect(code).toBe(0);
+      expect(existsSync(png)).toBe(true);
+      // A blank page compresses to a few kB; text and two charts take tens of kB.
+      expect(statSync(png).size).toBeGreaterThan(20_000);
+      const bytes = readFileSync(png);
+      expect([...bytes.subarray(1, 4)]).toEqual([0x50, 0x4e, 0x47]); // "PNG"
+      expect(bytes.readUInt32BE(16)).toBe(1200); // IHDR width
+      if (process.env.KEEP_SCREENSHOT) writeFileSync(process.env.KEEP_SCREENSHOT, bytes);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);
