@@ -336,7 +336,7 @@ describe("k8s/ pods", () => {
     const c = container(named("Job", "cas-client")!);
     const args: string[] = c.args;
     const metricsPort = c.ports.find((p: Obj) => p.name === c.livenessProbe.httpGet.port);
-    expect(String(metricsPort?.containerPort)).toBe(args[args.indexOf("--metrics-port") + 1]);
+    expect(String(metricsPort?.containerPort)).toBe(args[args.indexOf("--metrics-port") + 1]!);
     for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
       expect(probe?.httpGet?.path).toBe("/metrics");
       expect(probe.httpGet.port).toBe(metricsPort.name);
