@@ -23,6 +23,17 @@ import { onShutdown } from "./lib/shutdown.ts";
 
 const flag = <T>(f: Flag<T>): Flag<T> => f;
 
+/** Bun closes a connection that waits longer than 255 s for its reply; a miss must be answered well before. */
+const MAX_UPSTREAM_TIMEOUT_MS = 240_000;
+
+function durationIn(minMs: number, maxMs: number): (raw: string) => number {
+  return (raw) => {
+    const ms = parseDuration(raw);
+    if (ms < minMs || ms > maxMs) throw new Error(`expected a duration from ${minMs} ms to ${maxMs / 1000} s`);
+    return ms;
+  };
+}
+
 export const CACHE_FLAGS = {
   port: flag({
     help: "Port to listen on (0 picks a free one)",
@@ -99,9 +110,9 @@ export const CACHE_FLAGS = {
     defaultText: "--cache-bytes / 16",
   }),
   upstreamTimeout: flag({
-    help: "Deadline for the origin or a peer to answer (502 if unreachable, 504 if late)",
+    help: "Deadline for a miss's answer, from the owning peer and the origin together (502 if unreachable, 504 if late)",
     default: 10_000,
-    parse: parseDuration,
+    parse: durationIn(1, MAX_UPSTREAM_TIMEOUT_MS),
     env: ["CACHE_UPSTREAM_TIMEOUT"],
     metavar: "DURATION",
     defaultText: "10s",

@@ -49,18 +49,26 @@ export interface GroupOptions<V> {
   cacheBytes: number;
   /** Bytes of a value. */
   sizeOf: (value: V) => number;
-  /** Loads a key from the origin; throws on failure. */
-  load: (key: string) => Promise<V>;
+  /** Loads a key from the origin by `deadline` (a `performance.now()` time); throws on failure. */
+  load: (key: string, options: { deadline: number }) => Promise<V>;
   /** The peer that owns `key`, or undefined when this process owns it. @default always this process */
   pickPeer?: (key: string) => string | undefined;
   /** Fetches `key` from its owner; throws on failure. Required when `pickPeer` can name a peer. */
-  fetchFromPeer?: (peer: string, key: string, options: { fresh: boolean }) => Promise<V>;
+  fetchFromPeer?: (peer: string, key: string, options: { fresh: boolean; deadline: number }) => Promise<V>;
   /** False for values that must be neither cached nor shared between callers (streams). @default always true */
   cacheable?: (value: V) => boolean;
-  /** True for a peer's error that is the answer itself (such as not found): passed on, no local retry. */
+  /**
+   * True for a peer's error that is the answer itself (not found, or the owner's verdict on the origin):
+   * passed on, no local retry. Anything else (the peer unreachable, late, malformed, lying) is a peer error.
+   */
   isFinal?: (err: unknown) => boolean;
   /** Told about each peer error before the local load. */
   onPeerError?: (peer: string, key: string, err: unknown) => void;
+  /**
+   * One deadline for each get's load, peer fetch and local fallback together: the fallback only gets what
+   * the peer left. @default no deadline (the loaders keep their own)
+   */
+  timeoutMs?: number;
   /** Chance that a value from a peer is kept in the hot cache. @default DEFAULT_HOT_FILL_RATIO */
   hotFillRatio?: number;
   /** @default Math.random */
@@ -145,6 +153,7 @@ export class Group<V> {
     // the peer is part of the flight key. (Peers whose rings disagree would otherwise wait on each other.)
     const peer = options.fromPeer ? undefined : this.#options.pickPeer?.(key);
     const flightKey = (fresh ? "fresh " : "") + (peer ?? "") + " " + key;
+    const deadline = performance.now() + (this.#options.timeoutMs ?? Infinity);
     let leader = false;
     const result = await this.#flights.do(flightKey, () => {
       leader = true;
@@ -157,17 +166,17 @@ export class Group<V> {
           return Promise.resolve({ value, hit: true });
         }
       }
-      return this.#fetch(key, peer, fresh);
+      return this.#fetch(key, peer, fresh, deadline);
     });
     if (leader || this.#cacheable(result.value)) return result;
-    return await this.#fetch(key, peer, fresh);
+    return await this.#fetch(key, peer, fresh, deadline);
   }
 
-  async #fetch(key: string, peer: string | undefined, fresh: boolean): Promise<GetResult<V>> {
+  async #fetch(key: string, peer: string | undefined, fresh: boolean, deadline: number): Promise<GetResult<V>> {
     this.#stats.LoadsDeduped++;
     if (peer !== undefined && this.#options.fetchFromPeer !== undefined) {
       try {
-        const value = await this.#options.fetchFromPeer(peer, key, { fresh });
+        const value = await this.#options.fetchFromPeer(peer, key, { fresh, deadline });
         this.#stats.PeerLoads++;
         if (this.#cacheable(value) && this.#random() < this.#hotFillRatio) this.#populate("hot", key, value);
         return { value, hit: false };
@@ -179,7 +188,7 @@ export class Group<V> {
     }
     let value: V;
     try {
-      value = await this.#options.load(key);
+      value = await this.#options.load(key, { deadline });
     } catch (err) {
       this.#stats.LocalLoadErrs++;
       throw err;

@@ -12,7 +12,7 @@ import { type BlobKey, parseKey } from "./key.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "./metrics.ts";
 import { createPeers, type Peers } from "./peers.ts";
-import { fetchBlob, type FetchedBlob } from "./upstream.ts";
+import { fetchBlob, type FetchedBlob, PeerVerdict } from "./upstream.ts";
 
 /** The cache program's settings, one per flag of cache.ts. */
 export interface CacheConfig {
@@ -193,9 +193,10 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
   // Holds the peers once the port is known; the Group only consults it on a miss.
   let peers: Peers | undefined;
   let cacheMetrics: ReturnType<typeof registerCacheMetrics> | undefined;
-  const upstream = (up: "origin" | "peer", headers?: Record<string, string>) => ({
+  const upstream = (up: "origin" | "peer", deadline: number, headers?: Record<string, string>) => ({
     upstream: up,
     timeoutMs: config.upstreamTimeout,
+    deadline,
     maxItemBytes,
     headers,
     observe: (u: "origin" | "peer", seconds: number) => cacheMetrics?.observeUpstream(u, seconds),
@@ -221,15 +222,20 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
     cacheBytes: config.cacheBytes,
     sizeOf: (v) => (v.kind === "held" ? v.size : 0),
     cacheable: (v) => v.kind === "held",
-    load: (key) => fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin")).then(loaded),
+    // One deadline per get: a peer that fails late leaves the local load only what remains of it.
+    timeoutMs: config.upstreamTimeout,
+    load: (key, { deadline }) =>
+      fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin", deadline)).then(loaded),
     pickPeer: (key) => peers?.pick(key),
-    fetchFromPeer: (peer, key, { fresh }) =>
+    fetchFromPeer: (peer, key, { fresh, deadline }) =>
       fetchBlob(
         `${peer}/_peer/cas/${key}`,
         blobKey(key),
-        upstream("peer", fresh ? { "cache-control": "no-cache" } : undefined),
+        upstream("peer", deadline, fresh ? { "cache-control": "no-cache" } : undefined),
       ).then(loaded),
-    isFinal: (err) => err instanceof HttpError && err.status === 404,
+    // The owner's 404 and its verdict on the origin are answers; asking the origin again would only double
+    // the origin's load and the client's wait (groupcache falls back only when the peer itself fails).
+    isFinal: (err) => err instanceof PeerVerdict || (err instanceof HttpError && err.status === 404),
     onPeerError: (peer, key, err) =>
       logger.warn("peer fetch failed; loading from the origin", {
         peer,
@@ -256,8 +262,10 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    // A miss may wait for the origin up to --upstream-timeout; Bun would otherwise close it after 10 s idle.
-    idleTimeout: Math.min(255, Math.max(10, Math.ceil(config.upstreamTimeout / 1000) + 5)),
+    // A miss waits at most --upstream-timeout for its answer (one deadline for the peer and the origin
+    // together); Bun closes a connection idle for idleTimeout (default 10 s) without a reply, so keep it well
+    // above. cache.ts caps --upstream-timeout so that this stays under Bun's limit of 255 s.
+    idleTimeout: Math.min(255, Math.ceil(config.upstreamTimeout / 1000) + 10),
     routes: {
       "/cas/:hash": {
         GET: (req) => handler.blob(req, req.params.hash, false),

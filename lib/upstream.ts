@@ -38,8 +38,13 @@ export type FetchedBlob = HeldBlob | StreamedBlob;
 export interface FetchBlobOptions {
   /** Which upstream this is, for error messages and the duration histogram. */
   upstream: Upstream;
-  /** Deadline for the answer and, for held blobs, the whole body; for streamed blobs, the gap between chunks. */
+  /** For streamed blobs, the longest gap between chunks; also the deadline below when that is not given. */
   timeoutMs: number;
+  /**
+   * When (a `performance.now()` time) the answer and, for held blobs, the whole body must be in: what is
+   * left of the get's one deadline. Already passed: 504 at once, without asking. @default now + timeoutMs
+   */
+  deadline?: number;
   /** Blobs above this many bytes stream through instead of being held. */
   maxItemBytes: number;
   /** Extra request headers (e.g. `Cache-Control: no-cache` towards a peer). */
@@ -49,6 +54,23 @@ export interface FetchBlobOptions {
   /** Called when a streamed body turns out not to match its key (the stream is then broken off). */
   onStreamMismatch?: (key: BlobKey, upstream: Upstream) => void;
 }
+
+/**
+ * An error answer from the owning peer that is its verdict on the origin (it reached the origin, or tried to,
+ * within its deadline): final, passed on as it is, never followed by a local load. Any other failure to get a
+ * blob from a peer (refused, reset, late, malformed, wrong bytes) is the peer's own failure.
+ */
+export class PeerVerdict extends HttpError {
+  override name = "PeerVerdict";
+}
+
+/** The error codes by which a peer reports on the origin (see {@linkcode fetchBlob}'s errors). */
+const VERDICT_CODES = new Set([
+  "upstream_timeout",
+  "upstream_unavailable",
+  "bad_upstream_status",
+  "bad_upstream_digest",
+]);
 
 /** Headers of a blob response that the cache passes on from its upstream (anything else is dropped). */
 const PASSED_HEADERS = ["content-type", "etag", "cache-control", "last-modified"] as const;
@@ -60,12 +82,16 @@ const PASSED_HEADERS = ["content-type", "etag", "cache-control", "last-modified"
  */
 export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOptions): Promise<FetchedBlob> {
   const { upstream, timeoutMs } = options;
+  const waitMs = options.deadline === undefined ? timeoutMs : options.deadline - performance.now();
+  if (!(waitMs > 0)) {
+    throw new HttpError(504, "upstream_timeout", `no time was left to ask the ${upstream} (deadline ${timeoutMs} ms)`);
+  }
   const controller = new AbortController();
   let timedOut = false;
   let timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, timeoutMs);
+  }, waitMs);
   const started = performance.now();
   const observe = () => options.observe?.(upstream, (performance.now() - started) / 1000);
   const fail = (err: unknown): HttpError => {
@@ -85,6 +111,15 @@ export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOpt
     throw fail(err);
   }
   if (res.status !== 200) {
+    if (upstream === "peer" && res.status >= 500) {
+      let verdict: HttpError;
+      try {
+        verdict = await peerVerdict(res);
+      } catch (err) {
+        throw fail(err);
+      }
+      throw fail(verdict);
+    }
     void res.body?.cancel().catch(() => {});
     if (res.status === 404) throw fail(new HttpError(404, "not_found", `no blob ${key.hex} at the ${upstream}`));
     throw fail(new HttpError(502, "bad_upstream_status", `the ${upstream} answered ${res.status}`));
@@ -121,6 +156,23 @@ export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOpt
     );
   }
   return heldBlob(body, headers);
+}
+
+/** A peer's error answer: its {@linkcode PeerVerdict} on the origin, or else a failure of the peer itself. */
+async function peerVerdict(res: Response): Promise<HttpError> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await res.text());
+  } catch (err) {
+    // Cut off or not JSON: the peer failed (a timeout while reading is reported as such by fail()).
+    if (err instanceof SyntaxError) return new HttpError(502, "bad_upstream_status", `the peer answered ${res.status}`);
+    throw err;
+  }
+  const { error, message } = (body ?? {}) as { error?: unknown; message?: unknown };
+  if (typeof error !== "string" || !VERDICT_CODES.has(error) || typeof message !== "string") {
+    return new HttpError(502, "bad_upstream_status", `the peer answered ${res.status}`);
+  }
+  return new PeerVerdict(res.status, error, `${message} (answered by the owning peer)`);
 }
 
 /** Builds a held blob with its two header sets (verification is the caller's job). */

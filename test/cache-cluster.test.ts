@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { HashRing } from "../lib/hash-ring.ts";
 import type { ProgramProcess } from "../lib/program-process.ts";
 import {
   cacheStats,
@@ -106,5 +107,55 @@ describe("three cache peers in front of one origin", () => {
     expect(failures).toBe(0);
     const errors = [await cacheStats(a.url), await cacheStats(b.url)].map((s) => s.PeerErrors as number);
     expect(errors[0]! + errors[1]!).toBeGreaterThan(0);
+  });
+});
+
+describe("two cache peers in front of an origin slower than --upstream-timeout", () => {
+  test("a miss through the non-owner is answered 504 once, and the origin is asked once", async () => {
+    let asked = 0;
+    // Not our component: a stand-in for a broken origin that answers long after the deadline.
+    const slow = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch() {
+        asked++;
+        await Bun.sleep(5000);
+        return new Response("late");
+      },
+    });
+    const ports = [freePort(), freePort()];
+    const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    const pair = await Promise.all(
+      ports.map((port, i) =>
+        startCacheProcess(`http://127.0.0.1:${slow.port}`, [
+          "--port",
+          String(port),
+          "--self",
+          urls[i]!,
+          "--peers",
+          urls.join(","),
+          "--upstream-timeout",
+          "600ms",
+        ]),
+      ),
+    );
+    try {
+      const ring = new HashRing();
+      ring.set(urls);
+      let key = sha256(randomBytes(8));
+      while (ring.get(key) !== urls[1]) key = sha256(randomBytes(8));
+      // Through the non-owner: the owner's 504 (or the non-owner's own deadline) is the answer; the origin is
+      // not asked a second time with a fresh deadline.
+      const res = await fetch(`${pair[0]!.url}/cas/${key}`);
+      expect(res.status).toBe(504);
+      expect(await res.json()).toMatchObject({ error: "upstream_timeout" });
+      expect(asked).toBe(1);
+      const [nonOwner, owner] = await Promise.all(pair.map((c) => cacheStats(c.url)));
+      expect(nonOwner!.LocalLoads).toBe(0);
+      expect(owner!.ServerRequests).toBe(1);
+    } finally {
+      await Promise.all(pair.map((c) => c.stop("SIGKILL")));
+      slow.stop(true);
+    }
   });
 });

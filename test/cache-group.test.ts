@@ -122,6 +122,28 @@ describe("Group", () => {
     expect(g.cacheStats("main").Items).toBe(1);
   });
 
+  test("one deadline per get: the local load after a peer error gets the peer's deadline, not a fresh one", async () => {
+    const deadlines: number[] = [];
+    const g = group({
+      timeoutMs: 5000,
+      load: async (_key, { deadline }) => {
+        deadlines.push(deadline);
+        return "origin";
+      },
+      pickPeer: () => "http://peer-b",
+      fetchFromPeer: async (_peer, _key, { deadline }) => {
+        deadlines.push(deadline);
+        await Bun.sleep(20);
+        throw new Error("peer timed out");
+      },
+    });
+    const before = performance.now();
+    expect(await g.get("a")).toEqual({ value: "origin", hit: false });
+    expect(deadlines).toHaveLength(2);
+    expect(deadlines[1]).toBe(deadlines[0]!);
+    expect(deadlines[0]!).toBeGreaterThanOrEqual(before + 5000);
+  });
+
   test("a final peer answer (not found) is passed on without a local load", async () => {
     const origin = counter("origin");
     const g = group({
