@@ -52,6 +52,8 @@ const CAS = "/cas/";
 const PEER_CAS = "/_peer/cas/";
 const ROUTE_CAS = "/cas/:hash";
 const ROUTE_PEER = "/_peer/cas/:hash";
+/** The routes besides the blob ones; each takes GET and HEAD only. */
+const OTHER_ROUTES = new Set(["/stats", "/healthz", "/readyz", "/metrics"]);
 const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** The cache's request handlers. Hits return a Response synchronously; everything else returns a Promise. */
@@ -148,6 +150,9 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
       return cas(req, started, url.slice(pathStart + PEER_CAS.length, pathEnd), true);
     }
     const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
+    if (OTHER_ROUTES.has(path) && req.method !== "GET" && req.method !== "HEAD") {
+      return finish(req, path, started, methodNotAllowed(["GET", "HEAD"]));
+    }
     switch (path) {
       case "/stats":
         return finish(

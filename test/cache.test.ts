@@ -184,6 +184,32 @@ describe("cache.ts against a real origin", () => {
     expect(put.headers.get("allow")).toBe("GET, HEAD");
   });
 
+  test("every route answers other methods than GET and HEAD with 405 and Allow: GET, HEAD", async () => {
+    const key = sha256(randomBytes(4));
+    const asks: Array<[string, string]> = [
+      ["POST", "/stats"],
+      ["PROPFIND", "/healthz"],
+      ["DELETE", "/readyz"],
+      ["POST", "/metrics"],
+      ["DELETE", `/cas/${key}`],
+      ["POST", `/_peer/cas/${key}`],
+      ["PUT", `/_peer/cas/${key}`],
+    ];
+    for (const [method, path] of asks) {
+      const res = await fetch(`${cache.url}${path}`, { method });
+      expect({ method, path, status: res.status, allow: res.headers.get("allow") }).toEqual({
+        method,
+        path,
+        status: 405,
+        allow: "GET, HEAD",
+      });
+      expect(await res.json()).toMatchObject({ error: "method_not_allowed" });
+    }
+    for (const path of ["/stats", "/healthz", "/readyz", "/metrics"]) {
+      expect((await fetch(`${cache.url}${path}`, { method: "HEAD" })).status).toBe(200);
+    }
+  });
+
   test("--no-bypass ignores Cache-Control: no-cache", async () => {
     const strict = await startCache(origin.url, ["--no-bypass"]);
     const key = await putBlob(origin.url, randomBytes(700));
