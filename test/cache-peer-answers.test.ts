@@ -56,7 +56,7 @@ afterAll(async () => {
 });
 
 /** A blob at the origin whose key the stand-in peer owns. */
-async function peerOwnedBlob(): Promise<{ key: string; data: Uint8Array }> {
+async function peerOwnedBlob(): Promise<{ key: string; data: Uint8Array<ArrayBuffer> }> {
   for (;;) {
     const data = randomBytes(1500);
     if (ring.get(sha256(data)) === peerUrl) return { key: await putBlob(origin.url, data), data };
