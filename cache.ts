@@ -153,6 +153,11 @@ function main(): void {
     },
     CACHE_FLAGS,
   );
+  if (config.peers.length > 0 && config.peersDns !== "") {
+    // DNS answers would silently replace the fixed list; one source of peers only.
+    process.stderr.write("cache: --peers (CACHE_PEERS) and --peers-dns (CACHE_PEERS_DNS) cannot be used together\n");
+    process.exit(2);
+  }
   const logger = createLogger({ level: config.logLevel, base: { program: "cache" } });
   const cache = startCache(config, logger);
   onShutdown(cache.server, { logger, cleanup: () => cache.cleanup() });

@@ -16,7 +16,7 @@ export interface PeersOptions {
   self?: string;
   /** This process's listening port (for `self` and for DNS names given without a port). */
   port: number;
-  /** Fixed peer base URLs (including this process or not; it is added). */
+  /** Fixed peer base URLs (including this process or not; it is added). Not together with `dns`. */
   peers?: readonly string[];
   /** `name` or `name:port`: every address it resolves to is a peer at `http://address:port`. */
   dns?: string;
@@ -45,6 +45,9 @@ export interface Peers {
 /** Builds the peer set; with `dns`, resolves in the background right away and then every `refreshMs`. */
 export function createPeers(options: PeersOptions): Peers {
   const logger = options.logger ?? silentLogger;
+  if ((options.peers?.length ?? 0) > 0 && options.dns) {
+    throw new Error("Cannot create peers: give either a fixed list or a DNS name, not both");
+  }
   const ring = new HashRing(options.replicas === undefined ? {} : { replicas: options.replicas });
   const dns = options.dns === undefined || options.dns === "" ? undefined : splitHostPort(options.dns, options.port);
   const resolve = options.resolve ?? resolveAll;

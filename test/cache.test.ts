@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ProgramProcess } from "../lib/program-process.ts";
+import { PROJECT_ROOT, type ProgramProcess, startProgram } from "../lib/program-process.ts";
 import {
   cacheStats,
   freePort,
@@ -313,5 +313,33 @@ describe("cache.ts against a broken origin", () => {
     const doomed = await startCache(origin.url);
     expect(await doomed.stop("SIGTERM")).toBe(0);
     expect(doomed.logs.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+});
+
+describe("cache.ts configuration", () => {
+  async function run(args: string[], env: Record<string, string> = {}) {
+    const proc = Bun.spawn([process.execPath, "cache.ts", "--host", "127.0.0.1", "--port", "0", ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CACHE_PEERS: "", CACHE_PEERS_DNS: "", ...env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // A cache that starts instead of refusing is stopped, and fails the test by its exit code.
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
+    const code = await proc.exited;
+    clearTimeout(timer);
+    return { code, stderr: await new Response(proc.stderr).text() };
+  }
+
+  test("--peers with --peers-dns is a configuration error: one line, exit 2", async () => {
+    for (const [args, env] of [
+      [["--peers", "http://127.0.0.1:1", "--peers-dns", "localhost"], {}],
+      [["--peers-dns", "localhost"], { CACHE_PEERS: "http://127.0.0.1:1" }],
+    ] as Array<[string[], Record<string, string>]>) {
+      const { code, stderr } = await run(args, env);
+      expect(code).toBe(2);
+      expect(stderr).toBe("cache: --peers (CACHE_PEERS) and --peers-dns (CACHE_PEERS_DNS) cannot be used together\n");
+    }
   });
 });

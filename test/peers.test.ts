@@ -56,4 +56,10 @@ describe("createPeers", () => {
     expect(peers.list()).toContain("http://127.0.0.1:18002");
     peers.stop();
   });
+
+  test("a fixed list and a DNS name together are refused (DNS answers would replace the list)", () => {
+    expect(() => createPeers({ port: 18001, peers: ["http://10.0.0.1:18001"], dns: "cache-headless" })).toThrow(
+      "not both",
+    );
+  });
 });
