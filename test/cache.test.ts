@@ -343,3 +343,51 @@ describe("cache.ts configuration", () => {
     }
   });
 });
+
+describe("cache.ts peers and origin from the environment and DNS", () => {
+  test("CAS_SERVER_ADDR=host:port is the origin when --origin and CAS_ORIGIN are not given", async () => {
+    const proc = await startProgram("cache.ts", ["--host", "127.0.0.1", "--port", "0", "--stats-interval", "0"], {
+      env: { CAS_ORIGIN: "", CAS_SERVER_ADDR: `127.0.0.1:${origin.port}` },
+    });
+    started.push(proc);
+    const data = randomBytes(600);
+    const key = await putBlob(origin.url, data);
+    const before = await originGets(origin.url);
+    const res = await fetch(`${proc.url}/cas/${key}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-cache")).toBe("MISS");
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
+    expect(await originGets(origin.url)).toBe(before + 1);
+  });
+
+  test("--peers-dns: the name's addresses on --port (or the given port) become the peers", async () => {
+    const [portA, portB] = [freePort(), freePort()];
+    const [selfA, selfB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+    // A resolves localhost on its own port: only itself. B resolves localhost:portA: A and itself.
+    const a = await startCache(origin.url, ["--port", String(portA), "--self", selfA, "--peers-dns", "localhost"]);
+    const b = await startCache(origin.url, [
+      "--port",
+      String(portB),
+      "--self",
+      selfB,
+      "--peers-dns",
+      `localhost:${portA}`,
+    ]);
+    while (!((await cacheStats(b.url)).Peers as string[]).includes(selfA)) await Bun.sleep(10);
+    expect((await cacheStats(a.url)).Peers).toEqual([selfA]);
+    expect((await cacheStats(b.url)).Peers).toContain(selfB);
+    const keys = await Promise.all(Array.from({ length: 30 }, () => putBlob(origin.url, randomBytes(400))));
+    const before = await originGets(origin.url);
+    for (const key of keys) {
+      const res = await fetch(`${b.url}/cas/${key}`);
+      expect(res.status).toBe(200);
+      expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(key);
+    }
+    expect(await originGets(origin.url)).toBe(before + 30);
+    // B sent A its share of the keys over the peer route.
+    const [statsA, statsB] = [await cacheStats(a.url), await cacheStats(b.url)];
+    expect(statsA.ServerRequests as number).toBeGreaterThan(0);
+    expect(statsB.PeerLoads).toBe(statsA.ServerRequests as number);
+    expect((statsA.LocalLoads as number) + (statsB.LocalLoads as number)).toBe(30);
+  });
+});
