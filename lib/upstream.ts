@@ -29,7 +29,11 @@ export interface HeldBlob {
 export interface StreamedBlob {
   kind: "streamed";
   response: Response;
-  /** The upstream's Content-Length, when it sent one (the stream itself goes out chunked). */
+  /**
+   * The upstream's Content-Length, when it sent one. It is set on `response` too, but Bun 1.4.5 strips a
+   * handler's Content-Length from any ReadableStream body and sends it chunked (oven-sh/bun#10507): only HEAD,
+   * answered without a body, carries it.
+   */
   size?: number;
 }
 
@@ -137,8 +141,10 @@ export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOpt
       onChunkEnd: () => clearTimeout(timer),
       onMismatch: () => options.onStreamMismatch?.(key, upstream),
     });
-    const response = new Response(body, { headers: { ...headers, "x-cache": "MISS" } });
-    return { kind: "streamed", response, size: Number.isFinite(declared) ? declared : undefined };
+    const size = Number.isFinite(declared) ? declared : undefined;
+    const length = size === undefined ? {} : { "content-length": String(size) };
+    const response = new Response(body, { headers: { ...headers, ...length, "x-cache": "MISS" } });
+    return { kind: "streamed", response, size };
   }
   let body: Uint8Array;
   try {

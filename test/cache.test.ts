@@ -101,7 +101,13 @@ describe("cache.ts against a real origin", () => {
     }
     const head = await fetch(`${cache.url}/cas/${key}`, { method: "HEAD" });
     expect(head.headers.get("content-length")).toBe("300000");
-    expect(await originGets(origin.url)).toBe(before + 3);
+    // GET goes out chunked: Bun 1.4.5 drops the Content-Length that the cache sets on a stream body
+    // (oven-sh/bun#10507). Should this start to fail, Bun keeps it now: update this and the README's GET row.
+    const get = await fetch(`${cache.url}/cas/${key}`);
+    expect(get.headers.get("content-length")).toBeNull();
+    expect(get.headers.get("transfer-encoding")).toBe("chunked");
+    expect((await get.arrayBuffer()).byteLength).toBe(300_000);
+    expect(await originGets(origin.url)).toBe(before + 4);
     expect((await cacheStats(cache.url)).main.Items).toBe(itemsBefore);
   });
 
