@@ -212,14 +212,17 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
 
   // Every load leaves garbage behind (the fetch's buffers, and under churn the blob it evicts) that the engine
   // collects late: left alone, RSS runs tens of MiB past --cache-bytes. A full collection after each eighth of
-  // the budget has been loaded (a few ms each) keeps it near --cache-bytes; a workload of hits never pays.
+  // the budget has been loaded keeps it near --cache-bytes. It is synchronous: everything else, hits in flight
+  // included, waits for it (its duration is logged at debug level). A workload of hits never triggers one.
   const collectEvery = Math.min(32 * 2 ** 20, Math.max(2 * 2 ** 20, config.cacheBytes / 8));
   let loadedSinceCollect = 0;
   const loaded = (value: FetchedBlob): FetchedBlob => {
     if (value.kind === "held") loadedSinceCollect += value.size;
     if (loadedSinceCollect >= collectEvery) {
       loadedSinceCollect = 0;
+      const started = performance.now();
       Bun.gc(true);
+      logger.debug("collected garbage", { ms: Math.round((performance.now() - started) * 100) / 100 });
     }
     return value;
   };
