@@ -80,6 +80,8 @@ export interface GetOptions {
   fromPeer?: boolean;
   /** A forced miss: skip the cache lookup and load afresh (the owner is asked to do the same). */
   fresh?: boolean;
+  /** Shortens this get's deadline (the time a peer asking us has left), never lengthens it. */
+  timeoutMs?: number;
 }
 
 export interface GetResult<V> {
@@ -153,7 +155,7 @@ export class Group<V> {
     // the peer is part of the flight key. (Peers whose rings disagree would otherwise wait on each other.)
     const peer = options.fromPeer ? undefined : this.#options.pickPeer?.(key);
     const flightKey = (fresh ? "fresh " : "") + (peer ?? "") + " " + key;
-    const deadline = performance.now() + (this.#options.timeoutMs ?? Infinity);
+    const deadline = performance.now() + Math.min(this.#options.timeoutMs ?? Infinity, options.timeoutMs ?? Infinity);
     let leader = false;
     const result = await this.#flights.do(flightKey, () => {
       leader = true;

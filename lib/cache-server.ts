@@ -125,7 +125,8 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
       );
     }
     const fresh = bypass && isNoCache(req);
-    if (fromPeer || fresh) return miss(req, route, started, key, { fromPeer, fresh });
+    if (fromPeer) return miss(req, route, started, key, { fromPeer, fresh, timeoutMs: peerBudget(req) });
+    if (fresh) return miss(req, route, started, key, { fresh });
     const value = group.lookup(key);
     if (value === undefined) return miss(req, route, started, key, {});
     const res = blobResponse(value, true, method === "HEAD");
@@ -173,6 +174,20 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   }
 
   return { fetch: handle, blob };
+}
+
+/**
+ * Asking a peer, a cache tells it how long it will wait (this header, in ms), as a gRPC deadline travels
+ * with the call: the owner then gives up on the origin first and its verdict arrives in time, instead of
+ * the asker timing out, counting a healthy owner as failed and having no time left to load itself.
+ */
+export const DEADLINE_HEADER = "x-cache-deadline-ms";
+
+/** The owner's share of an asking peer's remaining time: a tenth (at most 100 ms) is left for the way back. */
+function peerBudget(req: Request): number | undefined {
+  const remaining = Number(req.headers.get(DEADLINE_HEADER) ?? NaN);
+  if (!(remaining > 0)) return undefined;
+  return remaining - Math.min(100, remaining / 10);
 }
 
 function isNoCache(req: Request): boolean {
@@ -235,12 +250,11 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
     load: (key, { deadline }) =>
       fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin", deadline)).then(loaded),
     pickPeer: (key) => peers?.pick(key),
-    fetchFromPeer: (peer, key, { fresh, deadline }) =>
-      fetchBlob(
-        `${peer}/_peer/cas/${key}`,
-        blobKey(key),
-        upstream("peer", deadline, fresh ? { "cache-control": "no-cache" } : undefined),
-      ).then(loaded),
+    fetchFromPeer: (peer, key, { fresh, deadline }) => {
+      const headers: Record<string, string> = { [DEADLINE_HEADER]: String(Math.floor(deadline - performance.now())) };
+      if (fresh) headers["cache-control"] = "no-cache";
+      return fetchBlob(`${peer}/_peer/cas/${key}`, blobKey(key), upstream("peer", deadline, headers)).then(loaded);
+    },
     // The owner's 404 and its verdict on the origin are answers; asking the origin again would only double
     // the origin's load and the client's wait (groupcache falls back only when the peer itself fails).
     isFinal: (err) => err instanceof PeerVerdict || (err instanceof HttpError && err.status === 404),

@@ -88,7 +88,7 @@ export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOpt
   const { upstream, timeoutMs } = options;
   const waitMs = options.deadline === undefined ? timeoutMs : options.deadline - performance.now();
   if (!(waitMs > 0)) {
-    throw new HttpError(504, "upstream_timeout", `no time was left to ask the ${upstream} (deadline ${timeoutMs} ms)`);
+    throw new HttpError(504, "upstream_timeout", `the deadline passed before the ${upstream} could be asked`);
   }
   const controller = new AbortController();
   let timedOut = false;

@@ -144,14 +144,15 @@ describe("two cache peers in front of an origin slower than --upstream-timeout",
       ring.set(urls);
       let key = sha256(randomBytes(8));
       while (ring.get(key) !== urls[1]) key = sha256(randomBytes(8));
-      // Through the non-owner: the owner's 504 (or the non-owner's own deadline) is the answer; the origin is
-      // not asked a second time with a fresh deadline.
+      // Through the non-owner: the owner's 504 is the answer (told the non-owner's deadline, it gives up on the
+      // origin first); the origin is not asked a second time with a fresh deadline.
       const res = await fetch(`${pair[0]!.url}/cas/${key}`);
       expect(res.status).toBe(504);
       expect(await res.json()).toMatchObject({ error: "upstream_timeout" });
       expect(asked).toBe(1);
       const [nonOwner, owner] = await Promise.all(pair.map((c) => cacheStats(c.url)));
       expect(nonOwner!.LocalLoads).toBe(0);
+      expect(nonOwner!.PeerErrors).toBe(0);
       expect(owner!.ServerRequests).toBe(1);
     } finally {
       await Promise.all(pair.map((c) => c.stop("SIGKILL")));

@@ -144,6 +144,23 @@ describe("Group", () => {
     expect(deadlines[0]!).toBeGreaterThanOrEqual(before + 5000);
   });
 
+  test("a get's own timeoutMs (an asking peer's time left) shortens the deadline, never lengthens it", async () => {
+    const deadlines: number[] = [];
+    const g = group({
+      timeoutMs: 5000,
+      load: async (key, { deadline }) => {
+        deadlines.push(deadline);
+        return key;
+      },
+    });
+    const before = performance.now();
+    await g.get("a", { fromPeer: true, timeoutMs: 1000 });
+    await g.get("b", { fromPeer: true, timeoutMs: 60_000 });
+    expect(deadlines[0]!).toBeLessThan(before + 5000);
+    expect(deadlines[1]!).toBeLessThan(before + 60_000);
+    expect(deadlines[1]!).toBeGreaterThanOrEqual(before + 5000);
+  });
+
   test("a final peer answer (not found) is passed on without a local load", async () => {
     const origin = counter("origin");
     const g = group({
