@@ -5,6 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../lib/program-process.ts";
 
 export interface Nginx {
   /** Base URL, e.g. `http://127.0.0.1:40123`. */
@@ -12,14 +13,6 @@ export interface Nginx {
   /** URL of the served file. */
   fileUrl: string;
   stop(): Promise<void>;
-}
-
-/** A port the kernel just handed out and took back; nginx binds it a moment later. */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
 }
 
 /** Starts nginx (1 worker, sendfile, open_file_cache, keep-alive without limit) serving `fileBytes` bytes. */

@@ -106,3 +106,14 @@ function parseJson(line: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/**
+ * A loopback port that was free a moment ago, for a program that must know its URL before it starts
+ * (cache peers list each other in --peers). Prefer `--port 0` wherever the program can report its own port.
+ */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { createLogger } from "../lib/log.ts";
-import { PROJECT_ROOT, startProgram, type ProgramProcess } from "../lib/program-process.ts";
+import { PROJECT_ROOT, freePort, startProgram, type ProgramProcess } from "../lib/program-process.ts";
 
 const log = createLogger({ base: { program: "demo" } });
 
@@ -25,14 +25,6 @@ const CACHE_PEERS = 3;
 const STOP_GRACE_MS = 10_000;
 /** A second Ctrl-C kills everything at once, if it comes at least this long after the first. */
 export const ESCALATE_AFTER_MS = 1000;
-
-/** A TCP port that was free a moment ago: the peers must know each other's URLs before they start. */
-function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
 
 /** Sends `signal`, and SIGKILL if the process is still there after the grace period. */
 async function stopProcess(proc: Subprocess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

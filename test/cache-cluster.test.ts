@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HashRing } from "../lib/hash-ring.ts";
-import type { ProgramProcess } from "../lib/program-process.ts";
+import { freePort, type ProgramProcess } from "../lib/program-process.ts";
 import {
   cacheStats,
-  freePort,
   type Origin,
   originGets,
   putBlob,

@@ -5,10 +5,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { HashRing } from "../lib/hash-ring.ts";
-import type { ProgramProcess } from "../lib/program-process.ts";
+import { freePort, type ProgramProcess } from "../lib/program-process.ts";
 import {
   cacheStats,
-  freePort,
   type Origin,
   originGets,
   putBlob,

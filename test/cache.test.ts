@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { PROJECT_ROOT, type ProgramProcess, startProgram } from "../lib/program-process.ts";
+import { PROJECT_ROOT, type ProgramProcess, freePort, startProgram } from "../lib/program-process.ts";
 import {
   cacheStats,
-  freePort,
   type Origin,
   originGets,
   putBlob,

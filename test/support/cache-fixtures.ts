@@ -88,11 +88,3 @@ export async function cacheStats(
   return (await (await fetch(`${cache}/stats`)).json()) as Record<string, unknown> &
     Record<"main" | "hot", Record<string, number>>;
 }
-
-/** A TCP port that was free a moment ago (for processes that must know each other's URLs before starting). */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
