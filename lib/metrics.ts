@@ -79,6 +79,15 @@ interface Collector {
   reset(): void;
 }
 
+/** One of our series as the registry needs it: its samples at scrape time, and how to zero it. */
+interface CollectorSource {
+  name: string;
+  help: string;
+  type: Collector["type"];
+  samples(): Sample[];
+  reset(): void;
+}
+
 /** Creates a registry with the default metrics and the shared HTTP metrics registered on it. */
 export function createMetrics(options: MetricsOptions = {}): HttpMetrics {
   const registry = new Registry();
@@ -114,18 +123,7 @@ export function createMetrics(options: MetricsOptions = {}): HttpMetrics {
     name: REQUESTS_NAME,
     help: "HTTP requests answered, by method, route pattern and status code",
     type: "counter",
-    aggregator: "sum",
-    get() {
-      const values: Sample[] = [];
-      for (const s of statusCounts) values.push({ value: s.value, labels: s.labels });
-      return Promise.resolve({
-        name: this.name,
-        help: this.help,
-        type: this.type,
-        aggregator: this.aggregator,
-        values,
-      });
-    },
+    samples: () => statusCounts.map((s) => ({ value: s.value, labels: s.labels })),
     reset() {
       for (const s of statusCounts) s.value = 0;
     },
@@ -134,18 +132,8 @@ export function createMetrics(options: MetricsOptions = {}): HttpMetrics {
     name: DURATION_NAME,
     help: "Time from receiving a request to returning its response, in seconds",
     type: "histogram",
-    aggregator: "sum",
-    get() {
-      const values: Sample[] = [];
-      for (const series of all) if (series.count > 0) values.push(...histogramSamples(this.name, series));
-      return Promise.resolve({
-        name: this.name,
-        help: this.help,
-        type: this.type,
-        aggregator: this.aggregator,
-        values,
-      });
-    },
+    samples: () =>
+      all.filter((series) => series.count > 0).flatMap((series) => histogramSamples(DURATION_NAME, series)),
     reset() {
       for (const series of all) {
         series.buckets.fill(0);
@@ -218,7 +206,22 @@ function histogramSamples(name: string, series: RouteSeries): Sample[] {
  * is typed for its own four classes and declares `type` a numeric enum, while its registry only reads the
  * members of {@linkcode Collector} and prints `type` as the string it holds.
  */
-function registerCollector(registry: Registry, collector: Collector): void {
+function registerCollector(registry: Registry, source: CollectorSource): void {
+  const collector: Collector = {
+    name: source.name,
+    help: source.help,
+    type: source.type,
+    aggregator: "sum",
+    get: () =>
+      Promise.resolve({
+        name: source.name,
+        help: source.help,
+        type: source.type,
+        aggregator: "sum",
+        values: source.samples(),
+      }),
+    reset: source.reset,
+  };
   registry.registerMetric(collector as unknown as Metric);
 }
 
