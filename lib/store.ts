@@ -107,6 +107,17 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   let reserved = 0;
   const madeDirs = new Set<string>();
 
+  // An operator (or a tmp cleaner) may remove <dir>/tmp while we run; recreate it rather than fail every PUT.
+  async function openTemp(path: string): Promise<FileHandle> {
+    try {
+      return await open(path, "wx", 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await mkdir(tmpDir, { recursive: true });
+      return await open(path, "wx", 0o644);
+    }
+  }
+
   function pathOf(key: BlobKey): string {
     // Defence in depth: only plain lowercase hex ever becomes a file name.
     if (!HEX_NAME.test(key.hex)) throw new TypeError(`Cannot build a path: key "${key.hex}" is not lowercase hex`);
@@ -182,7 +193,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
     let unsynced = 0;
     let held = 0;
     try {
-      handle = await open(tmpPath, "wx", 0o644);
+      handle = await openTemp(tmpPath);
       const hasher = hasherFor(algorithm);
       let size = 0;
       let batch: Uint8Array[] = [];

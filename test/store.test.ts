@@ -71,6 +71,16 @@ describe("BlobStore.put()", () => {
     expect(filesUnder(dir)).toEqual([`sha256/${key.hex.slice(0, 2)}/${key.hex}`]);
   });
 
+  test("put() recreates the tmp dir when it was removed while the store runs", async () => {
+    const store = await openStore(dir);
+    rmSync(join(dir, "tmp"), { recursive: true, force: true });
+    const blob = text("after a tmp cleaner");
+    const key = sha256Key(blob);
+    expect(await store.put(key, chunks(blob))).toEqual({ key, size: blob.length, created: true });
+    expect(new Uint8Array(await readFile(store.pathOf(key)))).toEqual(blob);
+    expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+  });
+
   test("put() takes SHA-1 keys", async () => {
     const store = await openStore(dir);
     const blob = text("sha one");
