@@ -173,6 +173,8 @@ export const CLIENT_FLAGS = {
     help: 'Request header "Key: Value", sent with every request',
     parse: parseHeader,
     env: ["ATTACK_HEADER"],
+    // Header values hold commas ("Accept: a, b"), so the env var takes one header per line.
+    envSeparator: "\n",
     metavar: "HEADER",
   }),
   body: {

@@ -21,8 +21,10 @@ export interface Flag<T> {
   env?: readonly string[];
   /** A switch: `--name` alone means true, `--name=false` and `--no-name` mean false. */
   boolean?: boolean;
-  /** May be given several times; values are collected in order (the env var is comma separated). */
+  /** May be given several times; values are collected in order (the env var is split on `envSeparator`). */
   repeatable?: boolean;
+  /** Splits a repeatable flag's env var into values. @default "," (use "\n" when values may hold commas) */
+  envSeparator?: string;
   /** Placeholder shown in `--help`, e.g. `BYTES`. */
   metavar?: string;
   /** Shown in `--help` instead of the default value. */
@@ -118,7 +120,11 @@ export function parseConfig<S extends FlagSpec>(
     if (envName !== undefined) {
       const raw = env[envName]!;
       config[key] = flag.repeatable
-        ? raw.split(",").map((part) => parseValue(flag, part.trim(), envName))
+        ? raw
+            .split(flag.envSeparator ?? ",")
+            .map((part) => part.trim())
+            .filter((part) => part !== "")
+            .map((part) => parseValue(flag, part, envName))
         : parseValue(flag, raw, envName);
       continue;
     }

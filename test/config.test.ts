@@ -83,6 +83,17 @@ describe("parseConfig()", () => {
     expect(parse([], { DEMO_PEERS: "a, b ,c" }).config.peer).toEqual(["a", "b", "c"]);
   });
 
+  test("parseConfig() splits a repeatable flag's env var on its envSeparator, so values may hold commas", () => {
+    const spec = {
+      header: { help: "H", default: [], parse: parseString, repeatable: true, envSeparator: "\n", env: ["H"] } as Flag<
+        string | string[]
+      >,
+    };
+    const result = parseConfig(INFO, spec, [], { H: "Accept: a, b\nX-Id: 1\n" });
+    if (result.help) throw new Error("unexpected help");
+    expect(result.config.header as unknown).toEqual(["Accept: a, b", "X-Id: 1"]);
+  });
+
   test("parseConfig() keeps positionals and everything after --", () => {
     expect(parse(["one", "--port", "1", "-", "--", "--port", "x"]).positionals).toEqual(["one", "-", "--port", "x"]);
   });
