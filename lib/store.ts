@@ -281,6 +281,8 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   async function ready(): Promise<boolean> {
     if (maxBytes > 0 && bytes >= maxBytes) return false;
     try {
+      // Recreated if it vanished, as a PUT would; a file in its place (EEXIST) is not ready.
+      await mkdir(tmpDir, { recursive: true });
       await access(tmpDir, constants.W_OK);
       return true;
     } catch {

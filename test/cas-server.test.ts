@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCasServer, type CasServer, type CasServerOptions } from "../lib/cas-server.ts";
@@ -109,8 +109,9 @@ describe("errors", () => {
   test("an unexpected failure answers 500 JSON without a stack and logs one error line", async () => {
     const lines: string[] = [];
     const cas = server({ logger: createLogger({ write: (line) => lines.push(line) }) });
-    // The temp dir disappearing under the server is not a client mistake.
+    // The temp dir turning into a file under the server is not a client mistake (a vanished one is recreated).
     await rm(join(dir, "tmp"), { recursive: true });
+    await writeFile(join(dir, "tmp"), "not a directory");
     const blob = bytes(10);
     const res = await cas.fetch(new Request(`${BASE}/cas/${digestHex("sha256", blob)}`, { method: "PUT", body: blob }));
     expect(res.status).toBe(500);
