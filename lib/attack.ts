@@ -210,10 +210,13 @@ async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSi
     headers: headersFrom(config.header),
   });
   const dist = config.dist.kind === "zipf" ? `zipf:${config.dist.s}` : "uniform";
-  const caches = config.cache.length === 1 ? config.cache[0]! : `${config.cache.length} caches`;
+  const caches =
+    config.cache.length === 1
+      ? `${config.cache[0]!}/cas/<hash>`
+      : `/cas/<hash> round-robin over ${config.cache.length} caches`;
   return {
     next: workload.next,
-    description: `GET ${caches}/cas/<hash> over ${blobs.length} blob(s) of ${config.size} bytes, ${dist}, hit ratio ${config.hitRatio}`,
+    description: `GET ${caches} over ${blobs.length} blob(s) of ${config.size} bytes, ${dist}, hit ratio ${config.hitRatio}`,
     integrityFailures: () => workload.integrityFailures,
     caches: config.cache,
   };
