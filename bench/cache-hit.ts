@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { digestHex } from "../lib/key.ts";
 import { startProgram } from "../lib/program-process.ts";
 import { startNginx } from "./nginx.ts";
+import { formatCount, median, processCpuSeconds } from "./figures.ts";
 
 const BLOB_BYTES = 25_000;
 const TARGET_CORE = 0;
@@ -28,12 +29,6 @@ interface Run {
 }
 
 /** CPU seconds used so far by `pid` (all its threads), from /proc/<pid>/stat. */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name; clock ticks of 1/100 s.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** nginx runs in the foreground as our child (through taskset's exec); its worker is the master's child. */
 function nginxWorkerPid(): number {
@@ -57,12 +52,12 @@ function nginxWorkerPid(): number {
 }
 
 function run(url: string, pid: number): Run {
-  const before = cpuSecondsOf(pid);
+  const before = processCpuSeconds(pid);
   const out = Bun.spawnSync(["taskset", "-c", String(WRK_CORE), "wrk", "-t1", "-c64", `-d${SECONDS}s`, url], {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const cpu = cpuSecondsOf(pid) - before;
+  const cpu = processCpuSeconds(pid) - before;
   const text = out.stdout.toString();
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
   const total = /(\d+) requests in/.exec(text);
@@ -110,7 +105,7 @@ try {
   const nginxRuns: Run[] = [];
   const cacheRuns: Run[] = [];
   const strictRuns: Run[] = [];
-  const show = (r: Run) => `${fmt(r.rps)} req/s ${r.cpuUs.toFixed(1)} µs/req`;
+  const show = (r: Run) => `${formatCount(r.rps)} req/s ${r.cpuUs.toFixed(1)} µs/req`;
   for (let round = 1; round <= rounds; round++) {
     nginxRuns.push(run(nginx.fileUrl, nginxPid));
     cacheRuns.push(run(`${cache.url}/cas/${hash}`, cachePid));
@@ -142,14 +137,4 @@ try {
   await origin.stop();
   await nginx.stop();
   rmSync(dataDir, { recursive: true, force: true });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
 }

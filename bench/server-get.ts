@@ -4,18 +4,18 @@
  * (goal: at least 0.6x nginx), and the server's CPU time per request (the anchor lists nginx at 9.1 µs).
  * Run under `flock /tmp/cas-bench.lock bun bench/server-get.ts [rounds]` (default 5).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestHex } from "../lib/key.ts";
 import { startProgram } from "../lib/program-process.ts";
 import { startNginx, wrk } from "./nginx.ts";
+import { formatCount, median, processCpuSeconds } from "./figures.ts";
 
 const BLOB_BYTES = 25_000;
 const SERVER_CORE = 0;
 const WRK_CORE = 1;
 const SECONDS = 8;
-const TICKS_PER_SECOND = 100;
 const rounds = Math.max(3, Number(process.argv[2] ?? 5) || 5);
 
 const dataDir = mkdtempSync(join(tmpdir(), "cas-bench-server-get-"));
@@ -42,40 +42,23 @@ try {
   );
   for (let round = 1; round <= rounds; round++) {
     nginxRps.push(wrk(nginx.fileUrl, { core: WRK_CORE, seconds: SECONDS }));
-    const cpuBefore = cpuTicks(server.proc.pid);
+    const cpuBefore = processCpuSeconds(server.proc.pid);
     serverRps.push(wrk(blobUrl, { core: WRK_CORE, seconds: SECONDS }));
-    const cpuSeconds = (cpuTicks(server.proc.pid) - cpuBefore) / TICKS_PER_SECOND;
+    const cpuSeconds = processCpuSeconds(server.proc.pid) - cpuBefore;
     serverCpu.push((cpuSeconds / (serverRps.at(-1)! * SECONDS)) * 1e6);
     console.log(
-      `round ${round}: nginx ${fmt(nginxRps.at(-1)!)} req/s, server ${fmt(serverRps.at(-1)!)} req/s ` +
+      `round ${round}: nginx ${formatCount(nginxRps.at(-1)!)} req/s, server ${formatCount(serverRps.at(-1)!)} req/s ` +
         `(${serverCpu.at(-1)!.toFixed(1)} µs CPU per request)`,
     );
   }
   const n = median(nginxRps);
   const s = median(serverRps);
   console.log(
-    `median: nginx ${fmt(n)} req/s, server ${fmt(s)} req/s, ${median(serverCpu).toFixed(1)} µs CPU per request`,
+    `median: nginx ${formatCount(n)} req/s, server ${formatCount(s)} req/s, ${median(serverCpu).toFixed(1)} µs CPU per request`,
   );
   console.log(`ratio server/nginx: ${(s / n).toFixed(2)}x (goal >= 0.60x)`);
 } finally {
   await server.stop();
   await nginx.stop();
   rmSync(dataDir, { recursive: true, force: true });
-}
-
-/** utime + stime of a process, in clock ticks. */
-function cpuTicks(pid: number): number {
-  // Fields after the command name (which may hold spaces) start at state; utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function fmt(rps: number): string {
-  return Math.round(rps).toLocaleString("en-US");
 }

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasherFor } from "../lib/key.ts";
 import { startProgram } from "../lib/program-process.ts";
+import { median } from "./figures.ts";
 
 const MIB = 2 ** 20;
 const ROUNDS = 5;
@@ -105,9 +106,4 @@ async function hashFile(path: string): Promise<string> {
 function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) * 1024 : 0;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
 }
