@@ -1,8 +1,8 @@
 /**
  * cache.ts: a groupcache-style read-through cache in front of the CAS origin (server.ts). Thin: parses flags,
- * starts lib/cache-server.ts, logs "listening" and drains on SIGTERM.
+ * starts lib/cache/handler.ts, logs "listening" and drains on SIGTERM.
  */
-import { startCache } from "./lib/cache-server.ts";
+import { startCache } from "./lib/cache/handler.ts";
 import {
   COMMON_FLAGS,
   type Flag,
@@ -15,11 +15,11 @@ import {
   parseDuration,
   parsePort,
   parseString,
-} from "./lib/config.ts";
-import { DEFAULT_REPLICAS } from "./lib/hash-ring.ts";
-import { createLogger } from "./lib/log.ts";
-import { DEFAULT_PEERS_REFRESH_MS } from "./lib/peers.ts";
-import { onShutdown } from "./lib/shutdown.ts";
+} from "./lib/common/config.ts";
+import { DEFAULT_REPLICAS } from "./lib/cache/hash-ring.ts";
+import { createLogger } from "./lib/common/log.ts";
+import { DEFAULT_PEERS_REFRESH_MS } from "./lib/cache/peers.ts";
+import { onShutdown } from "./lib/common/shutdown.ts";
 
 const flag = <T>(f: Flag<T>): Flag<T> => f;
 

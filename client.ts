@@ -2,10 +2,10 @@
  * The load tester: uploads random blobs to the CAS server, attacks the cache (or any `--url`) at a fixed
  * open-loop rate, and prints a vegeta-compatible report. Ctrl-C stops the attack and still reports.
  */
-import { ConfigError, loadConfig } from "./lib/config.ts";
-import { runAttack } from "./lib/attack.ts";
-import { CLIENT_FLAGS, CLIENT_INFO, checkClientConfig } from "./lib/client-flags.ts";
-import { createLogger } from "./lib/log.ts";
+import { ConfigError, loadConfig } from "./lib/common/config.ts";
+import { runAttack } from "./lib/client/attack.ts";
+import { CLIENT_FLAGS, CLIENT_INFO, checkClientConfig } from "./lib/client/flags.ts";
+import { createLogger } from "./lib/common/log.ts";
 
 async function main(): Promise<void> {
   const { config, positionals } = loadConfig(CLIENT_INFO, CLIENT_FLAGS);

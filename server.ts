@@ -12,13 +12,13 @@ import {
   parseString,
   type Flag,
   type ProgramInfo,
-} from "./lib/config.ts";
-import { DEFAULT_READ_CACHE_BYTES, DEFAULT_READ_CACHE_ITEM_BYTES, createCasServer } from "./lib/cas-server.ts";
-import { toErrorResponse } from "./lib/http-error.ts";
-import { createLogger } from "./lib/log.ts";
-import { createMetrics } from "./lib/metrics.ts";
-import { onShutdown } from "./lib/shutdown.ts";
-import { DEFAULT_MAX_BLOB_BYTES, openStore } from "./lib/store.ts";
+} from "./lib/common/config.ts";
+import { DEFAULT_READ_CACHE_BYTES, DEFAULT_READ_CACHE_ITEM_BYTES, createCasServer } from "./lib/server/cas-handler.ts";
+import { toErrorResponse } from "./lib/common/http-error.ts";
+import { createLogger } from "./lib/common/log.ts";
+import { createMetrics } from "./lib/common/prometheus.ts";
+import { onShutdown } from "./lib/common/shutdown.ts";
+import { DEFAULT_MAX_BLOB_BYTES, openStore } from "./lib/server/store.ts";
 
 const INFO: ProgramInfo = {
   name: "server",

@@ -10,10 +10,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { digestHex } from "../lib/key.ts";
-import { startProgram } from "../lib/program-process.ts";
-import { startNginx } from "./nginx.ts";
-import { formatCount, median, processCpuSeconds } from "./figures.ts";
+import { digestHex } from "../lib/common/key.ts";
+import { startProgram } from "../lib/common/program-process.ts";
+import { startNginx } from "./support/nginx.ts";
+import { formatCount, median, processCpuSeconds } from "./support/figures.ts";
 
 const BLOB_BYTES = 25_000;
 const TARGET_CORE = 0;

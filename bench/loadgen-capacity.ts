@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import type { Target } from "../lib/loadgen.ts";
 import { measureRun, type RunFigures } from "./loadgen-rate.ts";
-import { loadAverage, pinSelf, startNginx, wrk } from "./nginx.ts";
+import { loadAverage, pinSelf, startNginx, wrk } from "./support/nginx.ts";
 
 /**
  * Held: every request succeeded, the send rate and the completion rate are within 1% of the target, and no backlog

@@ -5,9 +5,9 @@
  * the generator's own send lag, which must stay small while the server stalls.
  * Run: flock /tmp/cas-bench.lock bun bench/loadgen-omission.ts
  */
-import { Histogram } from "../lib/histogram.ts";
+import { HdrHistogram } from "../lib/report/hdr-histogram.ts";
 import { runLoad } from "../lib/loadgen.ts";
-import { cpuSeconds, loadAverage, pinSelf } from "./nginx.ts";
+import { cpuSeconds, loadAverage, pinSelf } from "./support/nginx.ts";
 
 // Freezes start 2.5 s after the first request and repeat every 5 s, so both freezes of a 10 s run fall inside it.
 const FREEZING_SERVER = `
@@ -37,9 +37,9 @@ if (import.meta.main) {
       text += new TextDecoder().decode(value);
     }
     const url = `http://127.0.0.1:${Number(text.trim())}/`;
-    const latency = new Histogram();
-    const sendLag = new Histogram();
-    const ownLag = new Histogram();
+    const latency = new HdrHistogram();
+    const sendLag = new HdrHistogram();
+    const ownLag = new HdrHistogram();
     const errors = new Map<string, number>();
     const cpu = process.cpuUsage();
     const summary = await runLoad({

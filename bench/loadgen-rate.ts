@@ -5,9 +5,9 @@
  * Run: flock /tmp/cas-bench.lock bun bench/loadgen-rate.ts [--seconds 10] [--rates 1000,20000]
  */
 import { parseArgs } from "node:util";
-import { Histogram } from "../lib/histogram.ts";
+import { HdrHistogram } from "../lib/report/hdr-histogram.ts";
 import { runLoad, type Target } from "../lib/loadgen.ts";
-import { cpuSeconds, loadAverage, pinSelf, startNginx } from "./nginx.ts";
+import { cpuSeconds, loadAverage, pinSelf, startNginx } from "./support/nginx.ts";
 
 export interface RunFigures {
   rate: number;
@@ -17,10 +17,10 @@ export interface RunFigures {
   /** Successes over first send to last response, vegeta's `throughput`. */
   throughput: number;
   successes: number;
-  latency: Histogram;
-  sendLag: Histogram;
+  latency: HdrHistogram;
+  sendLag: HdrHistogram;
   /** Send lag minus the wait for a max-inflight slot or connection: the generator's own lateness. */
-  ownLag: Histogram;
+  ownLag: HdrHistogram;
   /** Requests sent in each 100 ms window from the first due time. */
   windows: number[];
   cpuPerRequestUs: number;
@@ -29,9 +29,9 @@ export interface RunFigures {
 
 /** One open-loop run at `rate` for `seconds`, recording what the rate and latency benchmarks need. */
 export async function measureRun(target: Target, rate: number, seconds: number): Promise<RunFigures> {
-  const latency = new Histogram();
-  const sendLag = new Histogram();
-  const ownLag = new Histogram();
+  const latency = new HdrHistogram();
+  const sendLag = new HdrHistogram();
+  const ownLag = new HdrHistogram();
   const windows = new Array<number>(Math.ceil(seconds * 10)).fill(0);
   const errors = new Map<string, number>();
   let firstSent = Infinity;

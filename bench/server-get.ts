@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { digestHex } from "../lib/key.ts";
-import { startProgram } from "../lib/program-process.ts";
-import { startNginx, wrk } from "./nginx.ts";
-import { formatCount, median, processCpuSeconds } from "./figures.ts";
+import { digestHex } from "../lib/common/key.ts";
+import { startProgram } from "../lib/common/program-process.ts";
+import { startNginx, wrk } from "./support/nginx.ts";
+import { formatCount, median, processCpuSeconds } from "./support/figures.ts";
 
 const BLOB_BYTES = 25_000;
 const SERVER_CORE = 0;

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hasherFor } from "../lib/key.ts";
-import { startProgram } from "../lib/program-process.ts";
-import { median } from "./figures.ts";
+import { hasherFor } from "../lib/common/key.ts";
+import { startProgram } from "../lib/common/program-process.ts";
+import { median } from "./support/figures.ts";
 
 const MIB = 2 ** 20;
 const ROUNDS = 5;

@@ -18,9 +18,9 @@ import {
   type CacheStatus,
   type Http1Response,
   type PreparedRequest,
-} from "./http1-client.ts";
-import { constantPacer } from "./pacer.ts";
-import { WakeTimer } from "./wake-timer.ts";
+} from "./loadgen/http1-client.ts";
+import { constantPacer } from "./loadgen/pacer.ts";
+import { WakeTimer } from "./loadgen/wake-timer.ts";
 
 export interface Target {
   method: string;

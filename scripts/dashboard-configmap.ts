@@ -1,10 +1,10 @@
 /**
  * Writes k8s/grafana-dashboard.yaml, the ConfigMap the Grafana sidecar loads, from the one dashboard
  * JSON in monitoring/grafana/dashboards (which compose mounts as it is). Run after editing the
- * dashboard: `bun scripts/dashboard-configmap.ts`; test/k8s.test.ts fails while the two differ.
+ * dashboard: `bun scripts/dashboard-configmap.ts`; test/deploy/k8s.test.ts fails while the two differ.
  */
 import { resolve } from "node:path";
-import { PROJECT_ROOT } from "../lib/program-process.ts";
+import { PROJECT_ROOT } from "../lib/common/program-process.ts";
 
 export const DASHBOARD_PATH = resolve(PROJECT_ROOT, "monitoring/grafana/dashboards/cas-harness.json");
 export const CONFIGMAP_PATH = resolve(PROJECT_ROOT, "k8s/grafana-dashboard.yaml");

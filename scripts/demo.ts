@@ -8,8 +8,8 @@ import type { Subprocess } from "bun";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { createLogger } from "../lib/log.ts";
-import { PROJECT_ROOT, freePort, startProgram, type ProgramProcess } from "../lib/program-process.ts";
+import { createLogger } from "../lib/common/log.ts";
+import { PROJECT_ROOT, freePort, startProgram, type ProgramProcess } from "../lib/common/program-process.ts";
 
 const log = createLogger({ base: { program: "demo" } });
 

@@ -1,10 +1,10 @@
 /**
  * Writes k8s/prometheus-rules.yaml, the PrometheusRule the Prometheus operator loads, from the one rules
  * file in monitoring/prometheus (which compose's Prometheus loads as it is). Run after editing the
- * rules: `bun scripts/prometheus-rule.ts`; test/k8s.test.ts fails while the two differ.
+ * rules: `bun scripts/prometheus-rule.ts`; test/deploy/k8s.test.ts fails while the two differ.
  */
 import { resolve } from "node:path";
-import { PROJECT_ROOT } from "../lib/program-process.ts";
+import { PROJECT_ROOT } from "../lib/common/program-process.ts";
 
 export const RULES_PATH = resolve(PROJECT_ROOT, "monitoring/prometheus/rules.yml");
 export const PROMETHEUS_RULE_PATH = resolve(PROJECT_ROOT, "k8s/prometheus-rules.yaml");

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ProgramProcess, startProgram } from "../../lib/program-process.ts";
+import { type ProgramProcess, startProgram } from "../../lib/common/program-process.ts";
 
 export interface Origin extends ProgramProcess {
   dataDir: string;

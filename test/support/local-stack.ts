@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startProgram, type ProgramProcess } from "../../lib/program-process.ts";
+import { startProgram, type ProgramProcess } from "../../lib/common/program-process.ts";
 
 export interface LocalStack {
   server: ProgramProcess;

@@ -1,9 +1,9 @@
 /**
- * What a program accepts, read from its own `--help` (rendered from its flag spec by lib/config.ts), so
+ * What a program accepts, read from its own `--help` (rendered from its flag spec by lib/common/config.ts), so
  * deployment files can be checked against the real programs rather than against a copy of their flags.
  */
 import { resolve } from "node:path";
-import { PROJECT_ROOT } from "../../lib/program-process.ts";
+import { PROJECT_ROOT } from "../../lib/common/program-process.ts";
 import { runCommand } from "./run-command.ts";
 
 export interface AcceptedConfig {
@@ -33,7 +33,7 @@ async function readHelp(script: string): Promise<AcceptedConfig> {
   const flags = new Set<string>();
   const env = new Set<string>();
   for (const line of text.split("\n")) {
-    // lib/config.ts writes "--name METAVAR" (one space) for flags with a value, "--name" for switches.
+    // lib/common/config.ts writes "--name METAVAR" (one space) for flags with a value, "--name" for switches.
     const flag = /^\s+(?:-\w, )?(--[a-z0-9-]+)( \S+)?\s{2,}/.exec(line);
     if (flag) {
       flags.add(flag[1]!);

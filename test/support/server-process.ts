@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, rmSync, type Dirent } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startProgram, type ProgramProcess } from "../../lib/program-process.ts";
+import { startProgram, type ProgramProcess } from "../../lib/common/program-process.ts";
 
 export interface ServerProcess extends ProgramProcess {
   dataDir: string;

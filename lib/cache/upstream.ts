@@ -1,0 +1,265 @@
+/**
+ * Fetches one blob from the origin or from a peer within a deadline and verifies it against its key before
+ * anything is cached or served. Blobs up to `maxItemBytes` are read whole; larger ones come back as a stream
+ * that is hashed on the way through and broken off (connection reset) if the digest does not match.
+ */
+import { HttpError } from "../common/http-error.ts";
+import { type BlobKey, hasherFor, matchesKey } from "../common/key.ts";
+
+/** Where a blob came from, also the `upstream` label of `cas_cache_upstream_duration_seconds`. */
+export type Upstream = "origin" | "peer";
+
+/**
+ * A verified blob held in memory, with the response options for both cache outcomes built once. The bytes
+ * are a Blob: immutable, so `new Response(blob)` shares them, where a Uint8Array would be copied per response
+ * (a 25 KB copy was the largest single cost of a hit).
+ */
+export interface HeldBlob {
+  kind: "held";
+  body: Blob;
+  /** Bytes in `body`. */
+  size: number;
+  /** Origin headers plus `X-Cache: HIT`; shared by every hit (a Response copies them), never mutated. */
+  hit: ResponseInit;
+  /** Origin headers plus `X-Cache: MISS`. */
+  miss: ResponseInit;
+}
+
+/** A blob larger than `maxItemBytes`: a response whose body verifies itself while it streams. Readable once. */
+export interface StreamedBlob {
+  kind: "streamed";
+  response: Response;
+  /**
+   * The upstream's Content-Length, when it sent one. It is set on `response` too, but Bun 1.4.5 strips a
+   * handler's Content-Length from any ReadableStream body and sends it chunked (oven-sh/bun#10507): only HEAD,
+   * answered without a body, carries it.
+   */
+  size?: number;
+}
+
+export type FetchedBlob = HeldBlob | StreamedBlob;
+
+export interface FetchBlobOptions {
+  /** Which upstream this is, for error messages and the duration histogram. */
+  upstream: Upstream;
+  /** For streamed blobs, the longest gap between chunks; also the deadline below when that is not given. */
+  timeoutMs: number;
+  /**
+   * When (a `performance.now()` time) the answer and, for held blobs, the whole body must be in: what is
+   * left of the get's one deadline. Already passed: 504 at once, without asking. @default now + timeoutMs
+   */
+  deadline?: number;
+  /** Blobs above this many bytes stream through instead of being held. */
+  maxItemBytes: number;
+  /** Extra request headers (e.g. `Cache-Control: no-cache` towards a peer). */
+  headers?: Record<string, string>;
+  /** Called once per attempt with its duration in seconds (to the full body, or to the headers for streams). */
+  observe?: (upstream: Upstream, seconds: number) => void;
+  /** Called when a streamed body turns out not to match its key (the stream is then broken off). */
+  onStreamMismatch?: (key: BlobKey, upstream: Upstream) => void;
+}
+
+/**
+ * An error answer from the owning peer that is its verdict on the origin (it reached the origin, or tried to,
+ * within its deadline): final, passed on as it is, never followed by a local load. Any other failure to get a
+ * blob from a peer (refused, reset, late, malformed, wrong bytes) is the peer's own failure.
+ */
+export class PeerVerdict extends HttpError {
+  override name = "PeerVerdict";
+}
+
+/** The error codes by which a peer reports on the origin (see {@linkcode fetchBlob}'s errors). */
+const VERDICT_CODES = new Set([
+  "upstream_timeout",
+  "upstream_unavailable",
+  "bad_upstream_status",
+  "bad_upstream_digest",
+]);
+
+/** Headers of a blob response that the cache passes on from its upstream (anything else is dropped). */
+const PASSED_HEADERS = ["content-type", "etag", "cache-control", "last-modified"] as const;
+
+/**
+ * GETs `url` and returns the verified blob. Throws {@linkcode HttpError}: 404 `not_found` (the origin's
+ * answer, passed through), 502 `bad_upstream_digest`, 502 `bad_upstream_status`, 502 `upstream_unavailable`,
+ * 504 `upstream_timeout`.
+ */
+export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOptions): Promise<FetchedBlob> {
+  const { upstream, timeoutMs } = options;
+  const waitMs = options.deadline === undefined ? timeoutMs : options.deadline - performance.now();
+  if (!(waitMs > 0)) {
+    throw new HttpError(504, "upstream_timeout", `the deadline passed before the ${upstream} could be asked`);
+  }
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, waitMs);
+  const started = performance.now();
+  const observe = () => options.observe?.(upstream, (performance.now() - started) / 1000);
+  const fail = (err: unknown): HttpError => {
+    clearTimeout(timer);
+    observe();
+    if (err instanceof HttpError) return err;
+    if (timedOut)
+      return new HttpError(504, "upstream_timeout", `the ${upstream} did not answer within ${timeoutMs} ms`);
+    const reason = err instanceof Error ? err.message : String(err);
+    return new HttpError(502, "upstream_unavailable", `the ${upstream} could not be reached: ${reason}`);
+  };
+
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: controller.signal, headers: options.headers });
+  } catch (err) {
+    throw fail(err);
+  }
+  if (res.status !== 200) {
+    if (upstream === "peer" && res.status >= 500) {
+      let verdict: HttpError;
+      try {
+        verdict = await peerVerdict(res);
+      } catch (err) {
+        throw fail(err);
+      }
+      throw fail(verdict);
+    }
+    void res.body?.cancel().catch(() => {});
+    if (res.status === 404) throw fail(new HttpError(404, "not_found", `no blob ${key.hex} at the ${upstream}`));
+    throw fail(new HttpError(502, "bad_upstream_status", `the ${upstream} answered ${res.status}`));
+  }
+  const headers = passedHeaders(res.headers, key);
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (!(declared <= options.maxItemBytes) && res.body !== null) {
+    // Too large (or of unknown size) to hold: the deadline now guards each chunk instead of the whole body.
+    clearTimeout(timer);
+    observe();
+    const body = verifyingStream(res.body, key, {
+      onChunkStart: () => {
+        timer = setTimeout(() => controller.abort(), timeoutMs);
+      },
+      onChunkEnd: () => clearTimeout(timer),
+      onMismatch: () => options.onStreamMismatch?.(key, upstream),
+    });
+    const size = Number.isFinite(declared) ? declared : undefined;
+    const length = size === undefined ? {} : { "content-length": String(size) };
+    const response = new Response(body, { headers: { ...headers, ...length, "x-cache": "MISS" } });
+    return { kind: "streamed", response, size };
+  }
+  let body: Uint8Array;
+  try {
+    body = await res.bytes();
+  } catch (err) {
+    throw fail(err);
+  }
+  clearTimeout(timer);
+  observe();
+  if (!matchesKey(key, body)) {
+    throw new HttpError(
+      502,
+      "bad_upstream_digest",
+      `the ${upstream} sent ${body.byteLength} bytes that do not hash to ${key.hex}`,
+    );
+  }
+  return heldBlob(body, headers);
+}
+
+/** A peer's error answer: its {@linkcode PeerVerdict} on the origin, or else a failure of the peer itself. */
+async function peerVerdict(res: Response): Promise<HttpError> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await res.text());
+  } catch (err) {
+    // Cut off or not JSON: the peer failed (a timeout while reading is reported as such by fail()).
+    if (err instanceof SyntaxError) return new HttpError(502, "bad_upstream_status", `the peer answered ${res.status}`);
+    throw err;
+  }
+  const { error, message } = (body ?? {}) as { error?: unknown; message?: unknown };
+  if (typeof error !== "string" || !VERDICT_CODES.has(error) || typeof message !== "string") {
+    return new HttpError(502, "bad_upstream_status", `the peer answered ${res.status}`);
+  }
+  return new PeerVerdict(res.status, error, `${message} (answered by the owning peer)`);
+}
+
+/** Builds a held blob with its two header sets (verification is the caller's job). */
+export function heldBlob(body: Uint8Array, headers: Record<string, string>): HeldBlob {
+  return {
+    kind: "held",
+    body: new Blob([body]),
+    size: body.byteLength,
+    // Headers objects rather than plain ones: a Response copies them natively instead of walking properties.
+    hit: { headers: new Headers({ ...headers, "x-cache": "HIT" }) },
+    miss: { headers: new Headers({ ...headers, "x-cache": "MISS" }) },
+  };
+}
+
+function passedHeaders(from: Headers, key: BlobKey): Record<string, string> {
+  const out: Record<string, string> = {
+    "content-type": "application/octet-stream",
+    etag: `"${key.hex}"`,
+    "cache-control": "public, max-age=31536000, immutable",
+  };
+  for (const name of PASSED_HEADERS) {
+    const value = from.get(name);
+    if (value !== null) out[name] = value;
+  }
+  return out;
+}
+
+interface VerifyHooks {
+  onChunkStart: () => void;
+  onChunkEnd: () => void;
+  onMismatch: () => void;
+}
+
+/**
+ * Passes `source` through while hashing it. The latest chunk is held back until the next one arrives, so a
+ * client never receives the whole of a blob that fails verification: on a mismatch the stream errors and the
+ * connection is reset. (Erroring with `undefined` keeps Bun from printing a stack for it.)
+ */
+function verifyingStream(source: ReadableStream<Uint8Array>, key: BlobKey, hooks: VerifyHooks): ReadableStream {
+  const hasher = hasherFor(key.algorithm);
+  const reader = source.getReader();
+  let pending: Uint8Array | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      // pull must enqueue, close or error before it returns, or the stream is never pulled again: so it reads
+      // on past the first chunk, which is only held back.
+      async pull(controller) {
+        for (;;) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          hooks.onChunkStart();
+          try {
+            chunk = await reader.read();
+          } catch {
+            hooks.onChunkEnd();
+            controller.error(undefined);
+            return;
+          }
+          hooks.onChunkEnd();
+          if (chunk.done) {
+            if (hasher.digest("hex") !== key.hex) {
+              hooks.onMismatch();
+              controller.error(undefined);
+              return;
+            }
+            if (pending !== undefined) controller.enqueue(pending);
+            controller.close();
+            return;
+          }
+          hasher.update(chunk.value);
+          const previous = pending;
+          pending = chunk.value;
+          if (previous !== undefined) {
+            controller.enqueue(previous);
+            return;
+          }
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

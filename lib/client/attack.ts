@@ -1,0 +1,231 @@
+/**
+ * One load-test run as `client.ts` performs it: build the targets (upload blobs for the default flow, or
+ * `--url` targets), serve metrics if asked, run the open-loop generator until the duration ends or the
+ * signal aborts, then write the reports. Returns the exit code; prints failures as one line on stderr.
+ */
+import { writeFileSync } from "node:fs";
+import { AttackMetrics, type AttackSummary } from "../report/attack-metrics.ts";
+import { fetchCacheStats, hitRatioBetween, type StatsByCache } from "./cache-stats-probe.ts";
+import type { ClientConfig } from "./flags.ts";
+import { createClientMetrics, serveClientMetrics, type ClientMetrics } from "./metrics-endpoint.ts";
+import { goDuration } from "../report/go-format.ts";
+import { runLoad, type ShotResult, type Target } from "../loadgen.ts";
+import type { Logger } from "../common/log.ts";
+import { progressWanted, startProgress, type Progress } from "./progress.ts";
+import { formatRate } from "./rate.ts";
+import { renderHdrplot } from "../report/hdrplot.ts";
+import { renderHist } from "../report/hist.ts";
+import { renderHtml } from "../report/html.ts";
+import { renderJson, type CasExtras } from "../report/json.ts";
+import { renderText } from "../report/text.ts";
+import { UploadAbortedError, UploadError, uploadBlobs } from "./upload.ts";
+import { headersFrom, urlTargets } from "./url-targets.ts";
+import { createWorkload, generateBlobs } from "./workload.ts";
+
+export interface AttackDeps {
+  logger: Logger;
+  /**
+   * Aborting stops the attack early; the report of what ran is still written. Aborting during the upload stops
+   * it, prints one line and returns 130 without a report, as nothing was attacked.
+   */
+  signal?: AbortSignal;
+  /** Where the report goes without --output. @default process.stdout */
+  stdout?: (text: string) => void;
+  /** Where one-line failures go. @default process.stderr */
+  stderr?: (text: string) => void;
+  /** Whether stderr is a terminal (for the progress line). @default process.stderr.isTTY */
+  stderrIsTty?: boolean;
+}
+
+/** What the attack aims at, built before the clock starts. */
+interface Plan {
+  next: (seq: number) => Target;
+  description: string;
+  integrityFailures: () => number;
+  /** Cache base URLs whose /stats are read around the run (default flow only). */
+  caches: string[];
+}
+
+/** Runs the whole client flow; resolves with the process exit code. */
+export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise<number> {
+  const { logger } = deps;
+  const stdout = deps.stdout ?? ((text: string) => void process.stdout.write(text));
+  const stderr = deps.stderr ?? ((text: string) => void process.stderr.write(text));
+  const fail = (message: string) => {
+    stderr(`client: ${message}\n`);
+    return 1;
+  };
+
+  let plan: Plan;
+  try {
+    plan = config.url.length > 0 ? urlPlan(config) : await defaultPlan(config, logger, deps.signal);
+  } catch (err) {
+    if (err instanceof UploadAbortedError) {
+      stderr(`client: ${err.message}\n`);
+      return 130;
+    }
+    if (err instanceof UploadError) return fail(err.message);
+    throw err;
+  }
+  if (deps.signal?.aborted) logger.warn("interrupted before the attack started");
+
+  const statsBefore = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
+
+  let endpoint: MetricsEndpoint | undefined;
+  if (config.metricsPort !== undefined) {
+    try {
+      endpoint = startMetricsEndpoint(config.host, config.metricsPort, logger);
+    } catch (err) {
+      return fail(`cannot listen on ${config.host}:${config.metricsPort}: ${(err as Error).message}`);
+    }
+  }
+
+  const reportKind = config.report;
+  const metrics = new AttackMetrics({
+    ...(reportKind.kind === "hist" && { buckets: reportKind.buckets }),
+    // The series starts at the first result's due time, which is the generator's own start (its first request
+    // is due at once); a clock read here would be a few ms early and add a sliver of a window at the end.
+    windowMs: windowFor(config.duration),
+  });
+  const progress: Progress | undefined = progressWanted(config.quiet, deps.stderrIsTty ?? process.stderr.isTTY === true)
+    ? startProgress({ durationMs: config.duration, write: stderr })
+    : undefined;
+  const onResult = (r: ShotResult) => {
+    metrics.add(r);
+    progress?.add(r);
+    endpoint?.metrics.observe(r);
+  };
+
+  logger.info("attack started", {
+    target: plan.description,
+    rate: formatRate(config.rate),
+    duration: goDuration(config.duration * 1e6),
+  });
+  let load;
+  try {
+    load = await runLoad({
+      next: plan.next,
+      rate: config.rate,
+      durationMs: config.duration,
+      maxInflight: config.maxInflight,
+      timeoutMs: config.timeout,
+      ...(deps.signal && { signal: deps.signal }),
+      onResult,
+    });
+  } finally {
+    progress?.stop();
+  }
+  const summary = metrics.close();
+  logger.info("attack finished", { requests: summary.requests, stoppedBy: load.stoppedBy });
+
+  const statsAfter = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
+  const extras = casExtras(plan, statsBefore, statsAfter);
+  void endpoint?.server.stop(true);
+
+  const stopped = load.stoppedBy === "signal" ? " (stopped early)" : "";
+  const description = `${plan.description} at ${formatRate(config.rate)} for ${goDuration(config.duration * 1e6)}${stopped}`;
+  try {
+    writeReports(config, summary, extras, description, stdout);
+  } catch (err) {
+    return fail(`cannot write the report: ${(err as Error).message}`);
+  }
+  return 0;
+}
+
+interface MetricsEndpoint {
+  metrics: ClientMetrics;
+  server: ReturnType<typeof serveClientMetrics>;
+}
+
+/** Serves the client's Prometheus metrics and logs "listening" with the bound port, like every program. */
+function startMetricsEndpoint(host: string, port: number, logger: Logger): MetricsEndpoint {
+  const metrics = createClientMetrics();
+  const server = serveClientMetrics(metrics, host, port);
+  logger.info("listening", { url: `http://${host}:${server.port}`, port: server.port });
+  return { metrics, server };
+}
+
+/** The `--report` on stdout or `--output`, plus the `--json` and `--html` files. Throws on a write error. */
+function writeReports(
+  config: ClientConfig,
+  summary: AttackSummary,
+  extras: CasExtras,
+  description: string,
+  stdout: (text: string) => void,
+): void {
+  const main = renderReport(summary, extras, config.report.kind);
+  if (config.output !== "") writeFileSync(config.output, main);
+  else stdout(main);
+  if (config.json !== "") writeFileSync(config.json, renderJson(summary, extras));
+  if (config.html !== "") writeFileSync(config.html, renderHtml(summary, { extras, description }));
+}
+
+/** Renders the `--report` kind. */
+export function renderReport(summary: AttackSummary, extras: CasExtras, kind: ClientConfig["report"]["kind"]): string {
+  switch (kind) {
+    case "json":
+      return renderJson(summary, extras);
+    case "text":
+      return renderText(summary);
+    case "hist":
+      return renderHist(summary);
+    case "hdrplot":
+      return renderHdrplot(summary);
+  }
+}
+
+/** Windows of the HTML time series: 1 s, widened so a long run keeps at most about 600 points. */
+export function windowFor(durationMs: number): number {
+  return 1000 * Math.max(1, Math.ceil(durationMs / 600_000));
+}
+
+function urlPlan(config: ClientConfig): Plan {
+  let failures = 0;
+  const next = urlTargets(config.url, {
+    method: config.method,
+    headers: headersFrom(config.header),
+    ...(config.body && { body: config.body }),
+    verify: config.verify,
+    onIntegrityFailure: () => failures++,
+  });
+  const shown = config.url.length === 1 ? config.url[0]! : `${config.url[0]} and ${config.url.length - 1} more`;
+  return { next, description: `${config.method} ${shown}`, integrityFailures: () => failures, caches: [] };
+}
+
+async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSignal | undefined): Promise<Plan> {
+  const blobs = generateBlobs(config.blobs, config.size);
+  logger.info("uploading", { server: config.server, blobs: blobs.length, size: config.size });
+  const uploaded = await uploadBlobs(config.server, blobs, {
+    ...(config.writeToken && { writeToken: config.writeToken }),
+    timeoutMs: config.timeout,
+    ...(signal && { signal }),
+  });
+  logger.info("uploaded", uploaded);
+  const workload = createWorkload({
+    cacheUrls: config.cache,
+    hashes: blobs.map((b) => b.hash),
+    dist: config.dist,
+    hitRatio: config.hitRatio,
+    verify: config.verify,
+    headers: headersFrom(config.header),
+  });
+  const dist = config.dist.kind === "zipf" ? `zipf:${config.dist.s}` : "uniform";
+  const caches =
+    config.cache.length === 1
+      ? `${config.cache[0]!}/cas/<hash>`
+      : `/cas/<hash> round-robin over ${config.cache.length} caches`;
+  return {
+    next: workload.next,
+    description: `GET ${caches} over ${blobs.length} blob(s) of ${config.size} bytes, ${dist}, hit ratio ${config.hitRatio}`,
+    integrityFailures: () => workload.integrityFailures,
+    caches: config.cache,
+  };
+}
+
+function casExtras(plan: Plan, before: StatsByCache, after: StatsByCache): CasExtras {
+  return {
+    integrityFailures: plan.integrityFailures(),
+    hitRatio: plan.caches.length > 0 ? hitRatioBetween(before, after) : null,
+    cacheStats: plan.caches.length > 0 ? { before, after } : null,
+  };
+}

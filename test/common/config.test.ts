@@ -1,0 +1,232 @@
+import { describe, expect, test } from "bun:test";
+import {
+  COMMON_FLAGS,
+  ConfigError,
+  flagName,
+  helpText,
+  intIn,
+  listOf,
+  numberIn,
+  oneOf,
+  parseBaseUrl,
+  parseBool,
+  parseBytes,
+  parseConfig,
+  parseDuration,
+  parsePort,
+  parseString,
+  type Flag,
+} from "../../lib/common/config.ts";
+
+const INFO = { name: "demo", summary: "a demo program" };
+const SPEC = {
+  port: {
+    help: "Port",
+    default: 5000,
+    parse: parsePort,
+    env: ["DEMO_PORT", "OLD_PORT"],
+    metavar: "PORT",
+  } as Flag<number>,
+  dataDir: { help: "Data", default: "./data", parse: parseString, env: ["DEMO_DATA"] } as Flag<string>,
+  verify: { help: "Verify", default: true, parse: parseBool, boolean: true, env: ["DEMO_VERIFY"] } as Flag<boolean>,
+  peer: { help: "A peer", default: [] as string[], parse: parseString, repeatable: true, env: ["DEMO_PEERS"] } as Flag<
+    string | string[]
+  >,
+  ...COMMON_FLAGS,
+};
+
+function parse(argv: string[], env: Record<string, string | undefined> = {}) {
+  const result = parseConfig(INFO, SPEC, argv, env);
+  if (result.help) throw new Error("unexpected help");
+  return result;
+}
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig()", () => {
+  test("parseConfig() takes defaults when nothing is given", () => {
+    expect(parse([]).config).toEqual({ port: 5000, dataDir: "./data", verify: true, peer: [], logLevel: "info" });
+  });
+
+  test("parseConfig(): a flag beats its env var, which beats the default; the first env name found wins", () => {
+    expect(parse([], { DEMO_PORT: "6000", OLD_PORT: "7000" }).config.port).toBe(6000);
+    expect(parse([], { OLD_PORT: "7000" }).config.port).toBe(7000);
+    expect(parse(["--port", "8000"], { DEMO_PORT: "6000" }).config.port).toBe(8000);
+    // An empty env var counts as unset.
+    expect(parse([], { DEMO_PORT: "", OLD_PORT: "7000" }).config.port).toBe(7000);
+  });
+
+  test("parseConfig() reads --name value, --name=value, camelCase keys as kebab-case, and the last of repeats", () => {
+    expect(parse(["--data-dir", "/a", "--port=1", "--port", "2"]).config).toMatchObject({ dataDir: "/a", port: 2 });
+    expect(parse(["--data-dir=x=y"]).config.dataDir).toBe("x=y");
+  });
+
+  test("parseConfig() reads switches: alone, =false, --no-, and from env", () => {
+    expect(parse(["--verify"]).config.verify).toBe(true);
+    expect(parse(["--verify=false"]).config.verify).toBe(false);
+    expect(parse(["--no-verify"]).config.verify).toBe(false);
+    expect(parse([], { DEMO_VERIFY: "off" }).config.verify).toBe(false);
+    // A switch does not swallow the next word.
+    expect(parse(["--verify", "file.txt"]).positionals).toEqual(["file.txt"]);
+  });
+
+  test("parseConfig() collects repeatable flags in order; their env var is comma separated", () => {
+    expect(parse(["--peer", "a", "--peer=b"]).config.peer).toEqual(["a", "b"]);
+    expect(parse([], { DEMO_PEERS: "a, b ,c" }).config.peer).toEqual(["a", "b", "c"]);
+  });
+
+  test("parseConfig() splits a repeatable flag's env var on its envSeparator, so values may hold commas", () => {
+    const spec = {
+      header: { help: "H", default: [], parse: parseString, repeatable: true, envSeparator: "\n", env: ["H"] } as Flag<
+        string | string[]
+      >,
+    };
+    const result = parseConfig(INFO, spec, [], { H: "Accept: a, b\nX-Id: 1\n" });
+    if (result.help) throw new Error("unexpected help");
+    expect(result.config.header as unknown).toEqual(["Accept: a, b", "X-Id: 1"]);
+  });
+
+  test("parseConfig() keeps positionals and everything after --", () => {
+    expect(parse(["one", "--port", "1", "-", "--", "--port", "x"]).positionals).toEqual(["one", "-", "--port", "x"]);
+  });
+
+  test("parseConfig() answers --help and -h with the help text", () => {
+    for (const flag of ["--help", "-h"]) {
+      const result = parseConfig(INFO, SPEC, ["--port", "1", flag], {});
+      expect(result.help).toBe(true);
+      if (result.help) expect(result.text).toBe(helpText(INFO, SPEC));
+    }
+  });
+
+  test("parseConfig() throws ConfigError with one clear line for unknown flags, missing and bad values", () => {
+    expect(configError(() => parse(["--bogus"]))).toBe('unknown flag "--bogus" (see --help)');
+    expect(configError(() => parse(["-x"]))).toBe('unknown flag "-x" (see --help)');
+    expect(configError(() => parse(["--no-port"]))).toBe('unknown flag "--no-port" (see --help)');
+    expect(configError(() => parse(["--port"]))).toBe('flag "--port" needs a value');
+    expect(configError(() => parse(["--port", "http"]))).toBe(
+      'invalid value "http" for --port: expected a whole number',
+    );
+    expect(configError(() => parse([], { DEMO_PORT: "70000" }))).toBe(
+      'invalid value "70000" for DEMO_PORT: expected a number from 0 to 65535',
+    );
+    expect(configError(() => parse(["--verify=maybe"]))).toBe(
+      'invalid value "maybe" for --verify: expected true or false',
+    );
+    expect(configError(() => parse(["--log-level", "loud"]))).toBe(
+      'invalid value "loud" for --log-level: expected one of debug, info, warn, error',
+    );
+  });
+});
+
+describe("helpText()", () => {
+  test("helpText() lists every flag with metavar, default, env names, repeatable, and the epilog", () => {
+    const text = helpText({ ...INFO, epilog: "Examples follow." }, SPEC);
+    expect(text).toStartWith("demo: a demo program\n\nUsage: bun demo.ts [flags]\n\nFlags:\n");
+    expect(text).toMatch(/ {2}--port PORT +Port \(default 5000\) \[env DEMO_PORT, OLD_PORT\]\n/);
+    expect(text).toMatch(/ {2}--data-dir VALUE +Data \(default \.\/data\) \[env DEMO_DATA\]\n/);
+    expect(text).toMatch(/ {2}--verify +Verify \(default true\) \[env DEMO_VERIFY\]\n/);
+    expect(text).toMatch(/ {2}--peer VALUE +A peer \(repeatable\) \[env DEMO_PEERS\]\n/);
+    expect(text).toMatch(/ {2}--log-level LEVEL +Least severe log level/);
+    expect(text).toMatch(/ {2}-h, --help +Show this help and exit\n/);
+    expect(text).toEndWith("\nExamples follow.\n");
+  });
+
+  test("helpText() shows defaultText instead of the default", () => {
+    const spec = { size: { help: "Size", default: 1024, parse: parseBytes, defaultText: "1KiB" } as Flag<number> };
+    expect(helpText(INFO, spec)).toContain("Size (default 1KiB)");
+  });
+});
+
+describe("value parsers", () => {
+  test("flagName() turns camelCase into kebab-case", () => {
+    expect(flagName("maxBlobBytes")).toBe("max-blob-bytes");
+    expect(flagName("port")).toBe("port");
+  });
+
+  test("parseBool() takes true/false, 1/0, yes/no, on/off in any case", () => {
+    for (const raw of ["true", "1", "YES", " on "]) expect(parseBool(raw)).toBe(true);
+    for (const raw of ["false", "0", "No", "OFF"]) expect(parseBool(raw)).toBe(false);
+    expect(() => parseBool("maybe")).toThrow("expected true or false");
+  });
+
+  test("intIn() takes whole numbers within bounds only", () => {
+    const parse = intIn(1, 10);
+    expect(parse("1")).toBe(1);
+    expect(parse(" 10 ")).toBe(10);
+    expect(parse("+5")).toBe(5);
+    for (const raw of ["0", "11", "-1"]) expect(() => parse(raw)).toThrow("expected a number from 1 to 10");
+    for (const raw of ["1.5", "1e1", "", "x"]) expect(() => parse(raw)).toThrow("expected a whole number");
+    expect(parsePort("0")).toBe(0);
+    expect(() => parsePort("65536")).toThrow();
+  });
+
+  test("numberIn() takes finite numbers within bounds", () => {
+    const parse = numberIn(0, 1);
+    expect(parse("0.25")).toBe(0.25);
+    expect(parse("1")).toBe(1);
+    for (const raw of ["", "abc", "Infinity", "NaN"]) expect(() => parse(raw)).toThrow("expected a number");
+    expect(() => parse("1.5")).toThrow("expected a number from 0 to 1");
+  });
+
+  test("parseBytes() takes plain numbers, SI and binary units", () => {
+    const cases: [string, number][] = [
+      ["25000", 25000],
+      ["0", 0],
+      ["64MiB", 64 * 2 ** 20],
+      ["1GiB", 2 ** 30],
+      ["10 MB", 10e6],
+      ["1.5KiB", 1536],
+      ["2k", 2000],
+      ["3B", 3],
+      ["1tib", 2 ** 40],
+    ];
+    for (const [raw, bytes] of cases) expect(parseBytes(raw)).toBe(bytes);
+    for (const raw of ["", "lots", "-1", "5 parsecs", "1.2.3MB"]) {
+      expect(() => parseBytes(raw)).toThrow("expected a size such as 25000, 64MiB or 1GB");
+    }
+  });
+
+  test("parseDuration() takes unit sums in ms and bare numbers as seconds", () => {
+    const cases: [string, number][] = [
+      ["10s", 10_000],
+      ["1m30s", 90_000],
+      ["250ms", 250],
+      ["2", 2000],
+      ["0.5", 500],
+      ["1h", 3_600_000],
+      ["1500us", 1.5],
+    ];
+    for (const [raw, ms] of cases) expect(parseDuration(raw)).toBe(ms);
+    for (const raw of ["", "10x", "s", "-1s", "1m 30s"]) {
+      expect(() => parseDuration(raw)).toThrow("expected a duration such as 10s, 1m30s or 250ms");
+    }
+  });
+
+  test("parseBaseUrl() accepts URLs and host:port, without a trailing slash", () => {
+    expect(parseBaseUrl("localhost:5000")).toBe("http://localhost:5000");
+    expect(parseBaseUrl("http://cas:5000/")).toBe("http://cas:5000");
+    expect(parseBaseUrl("https://example.com/base/")).toBe("https://example.com/base");
+    expect(() => parseBaseUrl("ftp://example.com")).toThrow("expected an http or https URL");
+    expect(() => parseBaseUrl("http://")).toThrow("expected a URL");
+  });
+
+  test("listOf() splits on commas, trims and drops empty items", () => {
+    expect(listOf(parsePort)(" 1, 2,,3 ")).toEqual([1, 2, 3]);
+    expect(listOf(parseString)("")).toEqual([]);
+    expect(() => listOf(parsePort)("1,x")).toThrow("expected a whole number");
+  });
+
+  test("oneOf() takes only the listed words, exactly", () => {
+    const parse = oneOf("json", "text");
+    expect(parse("json")).toBe("json");
+    expect(() => parse("JSON")).toThrow("expected one of json, text");
+  });
+});

@@ -1,0 +1,57 @@
+import { expect, test } from "bun:test";
+import { AttackMetrics } from "../../lib/report/attack-metrics.ts";
+import type { ShotResult } from "../../lib/loadgen.ts";
+import { renderText } from "../../lib/report/text.ts";
+
+const T0 = Date.UTC(2026, 10, 25, 15, 0, 0);
+
+function add(m: AttackMetrics, i: number, latencyNs: number, status: number, error?: string): void {
+  const r: ShotResult = {
+    seq: i,
+    target: { method: "GET", url: "http://x/" },
+    due: T0 + i * 500,
+    sent: T0 + i * 500,
+    latencyNs,
+    sendLagNs: 0,
+    status,
+    bytesIn: status === 200 ? 25_000 : 0,
+    bytesOut: 0,
+    ...(error && { error }),
+  };
+  m.add(r);
+}
+
+test("renderText() matches vegeta's text layout exactly", () => {
+  const m = new AttackMetrics();
+  add(m, 0, 1_500_000, 200);
+  add(m, 1, 2_500_000, 200);
+  add(m, 2, 3_456_789, 200);
+  add(m, 3, 10_000_000, 404, "404 Not Found");
+  add(m, 4, 2_000_000, 0, "connection refused");
+  const text = renderText(m.close());
+  // The percentiles come from the histogram (3 significant digits), so p50 reads 2.501ms for 2.5ms.
+  expect(text).toBe(
+    [
+      "Requests      [total, rate, throughput]         5, 2.50, 1.50",
+      "Duration      [total, attack, wait]             2.002s, 2s, 2ms",
+      "Latencies     [min, mean, 50, 90, 95, 99, max]  1.5ms, 3.891ms, 2.501ms, 10ms, 10ms, 10ms, 10ms",
+      "Bytes In      [total, mean]                     75000, 15000.00",
+      "Bytes Out     [total, mean]                     0, 0.00",
+      "Success       [ratio]                           60.00%",
+      "Status Codes  [code:count]                      0:1  200:3  404:1  ",
+      "Error Set:",
+      "404 Not Found",
+      "connection refused",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("renderText() with no errors ends with an empty error set", () => {
+  const m = new AttackMetrics();
+  add(m, 0, 1_000_000, 200);
+  const text = renderText(m.close());
+  expect(text.endsWith("Status Codes  [code:count]                      200:1  \nError Set:\n")).toBe(true);
+  // one request spans no time: vegeta then reports the counts as the rates
+  expect(text).toContain("Requests      [total, rate, throughput]         1, 1.00, 1.00\n");
+});
