@@ -7,8 +7,10 @@
  */
 import { parseArgs } from "node:util";
 import type { Target } from "../lib/loadgen.ts";
-import { measureRun, type RunFigures } from "./loadgen-rate.ts";
-import { loadAverage, pinSelf, startNginx, wrk } from "./support/nginx.ts";
+import { measureRun, type RunFigures } from "./support/measure-run.ts";
+import { loadAverage, pinSelf } from "./support/figures.ts";
+import { startNginx } from "./support/nginx.ts";
+import { wrk } from "./support/wrk.ts";
 
 /**
  * Held: every request succeeded, the send rate and the completion rate are within 1% of the target, and no backlog

@@ -7,7 +7,7 @@
  */
 import { HdrHistogram } from "../lib/report/hdr-histogram.ts";
 import { runLoad } from "../lib/loadgen.ts";
-import { cpuSeconds, loadAverage, pinSelf } from "./support/nginx.ts";
+import { cpuSeconds, loadAverage, pinSelf } from "./support/figures.ts";
 
 // Freezes start 2.5 s after the first request and repeat every 5 s, so both freezes of a 10 s run fall inside it.
 const FREEZING_SERVER = `

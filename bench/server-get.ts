@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestHex } from "../lib/common/key.ts";
 import { startProgram } from "../lib/common/program-process.ts";
-import { startNginx, wrk } from "./support/nginx.ts";
+import { startNginx } from "./support/nginx.ts";
+import { wrk } from "./support/wrk.ts";
 import { formatCount, median, processCpuSeconds } from "./support/figures.ts";
 
 const BLOB_BYTES = 25_000;

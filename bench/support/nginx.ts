@@ -1,8 +1,8 @@
 /**
- * Benchmark helpers: an nginx anchor in a temp prefix on an ephemeral 127.0.0.1 port (1 worker, pinned to a
- * core, serving one small file), pinning this process to a core, and a bounded wrk run. Stop what you start.
+ * The nginx anchor: nginx in a temp prefix on an ephemeral 127.0.0.1 port (1 worker, pinned to a core,
+ * serving one file). Stop what you start.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../lib/common/program-process.ts";
@@ -69,38 +69,4 @@ http {
       rmSync(prefix, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * Pins every thread of this process (and the threads it starts later) to one core, and raises their priority
- * (nice -10) so that unrelated processes on this shared machine preempt the measurement less.
- */
-export function pinSelf(core: number): void {
-  const result = Bun.spawnSync(["taskset", "-a", "-cp", String(core), String(process.pid)], { stdout: "ignore" });
-  if (result.exitCode !== 0) throw new Error(`taskset failed for core ${core}`);
-  // nice is per thread on Linux; threads started later inherit it from the one starting them
-  const threads = readdirSync(`/proc/${process.pid}/task`);
-  Bun.spawnSync(["renice", "-n", "-10", "-p", ...threads], { stdout: "ignore", stderr: "ignore" });
-}
-
-/** `wrk -t1 -c<connections> -d<seconds>s` pinned to `core`; returns requests per second. */
-export function wrk(url: string, options: { core: number; connections?: number; seconds?: number }): number {
-  const args = ["taskset", "-c", String(options.core), "wrk", "-t1", `-c${options.connections ?? 64}`];
-  args.push(`-d${options.seconds ?? 8}s`, url);
-  const out = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
-  const text = out.stdout.toString();
-  const match = /Requests\/sec:\s+([\d.]+)/.exec(text);
-  if (out.exitCode !== 0 || match === null) throw new Error(`wrk failed:\n${text}${out.stderr.toString()}`);
-  return Number(match[1]);
-}
-
-/** CPU seconds (user + system) this process used since `since` (a process.cpuUsage() value). */
-export function cpuSeconds(since?: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(since);
-  return (used.user + used.system) / 1e6;
-}
-
-/** The 1-minute load average: other processes on this 2-core machine can stall a run, and this shows when. */
-export function loadAverage(): string {
-  return `load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`;
 }
