@@ -12,7 +12,7 @@ import { type BlobKey, parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
 import { createPeers, type Peers } from "./peers.ts";
-import { fetchBlob, type FetchedBlob, PeerVerdict } from "./upstream.ts";
+import { fetchBlob, type FetchedBlob, PeerVerdict } from "./blob-fetch.ts";
 
 /** The cache program's settings, one per flag of cache.ts. */
 export interface CacheConfig {
