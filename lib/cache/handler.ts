@@ -12,7 +12,8 @@ import { type BlobKey, parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
 import { createPeers, type Peers } from "./peers.ts";
-import { fetchBlob, type FetchedBlob, PeerVerdict } from "./blob-fetch.ts";
+import { type FetchedBlob, fetchFromOrigin, type Upstream } from "./blob-fetch.ts";
+import { fetchFromPeer, isFinalPeerAnswer, PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
 
 /** The cache program's settings, one per flag of cache.ts. */
 export interface CacheConfig {
@@ -49,9 +50,7 @@ export interface CacheHandlerOptions {
 }
 
 const CAS = "/cas/";
-const PEER_CAS = "/_peer/cas/";
 const ROUTE_CAS = "/cas/:hash";
-const ROUTE_PEER = "/_peer/cas/:hash";
 /** The routes besides the blob ones; each takes GET and HEAD only. */
 const OTHER_ROUTES = new Set(["/stats", "/healthz", "/readyz", "/metrics"]);
 const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -112,7 +111,7 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   }
 
   function cas(req: Request, started: number, raw: string, fromPeer: boolean): Response | Promise<Response> {
-    const route = fromPeer ? ROUTE_PEER : ROUTE_CAS;
+    const route = fromPeer ? PEER_ROUTE : ROUTE_CAS;
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") return finish(req, route, started, methodNotAllowed(["GET", "HEAD"]));
     const key = LOWER_HEX_KEY.test(raw) ? raw : parseKey(raw)?.hex;
@@ -147,8 +146,8 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     const query = url.indexOf("?", pathStart);
     const pathEnd = query === -1 ? url.length : query;
     if (url.startsWith(CAS, pathStart)) return cas(req, started, url.slice(pathStart + CAS.length, pathEnd), false);
-    if (url.startsWith(PEER_CAS, pathStart)) {
-      return cas(req, started, url.slice(pathStart + PEER_CAS.length, pathEnd), true);
+    if (url.startsWith(PEER_PATH, pathStart)) {
+      return cas(req, started, url.slice(pathStart + PEER_PATH.length, pathEnd), true);
     }
     const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
     if (OTHER_ROUTES.has(path) && req.method !== "GET" && req.method !== "HEAD") {
@@ -176,20 +175,6 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   return { fetch: handle, blob };
 }
 
-/**
- * Asking a peer, a cache tells it how long it will wait (this header, in ms), as a gRPC deadline travels
- * with the call: the owner then gives up on the origin first and its verdict arrives in time, instead of
- * the asker timing out, counting a healthy owner as failed and having no time left to load itself.
- */
-export const DEADLINE_HEADER = "x-cache-deadline-ms";
-
-/** The owner's share of an asking peer's remaining time: a tenth (at most 100 ms) is left for the way back. */
-function peerBudget(req: Request): number | undefined {
-  const remaining = Number(req.headers.get(DEADLINE_HEADER) ?? NaN);
-  if (!(remaining > 0)) return undefined;
-  return remaining - Math.min(100, remaining / 10);
-}
-
 function isNoCache(req: Request): boolean {
   const value = req.headers.get("cache-control");
   return value !== null && /(?:^|[\s,])no-cache(?:$|[\s,=])/i.test(value);
@@ -213,15 +198,13 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
   // Holds the peers once the port is known; the Group only consults it on a miss.
   let peers: Peers | undefined;
   let cacheMetrics: ReturnType<typeof registerCacheMetrics> | undefined;
-  const upstream = (up: "origin" | "peer", deadline: number, headers?: Record<string, string>) => ({
-    upstream: up,
+  const fetchOptions = {
     timeoutMs: config.upstreamTimeout,
-    deadline,
     maxItemBytes,
-    headers,
-    observe: (u: "origin" | "peer", seconds: number) => cacheMetrics?.observeUpstream(u, seconds),
-    onStreamMismatch: (key: BlobKey) => logger.warn("streamed blob failed verification", { key: key.hex, from: up }),
-  });
+    observe: (up: Upstream, seconds: number) => cacheMetrics?.observeUpstream(up, seconds),
+    onStreamMismatch: (key: BlobKey, from: Upstream) =>
+      logger.warn("streamed blob failed verification", { key: key.hex, from }),
+  };
   // Keys reach the Group only after parseKey accepted them.
   const blobKey = (key: string): BlobKey => parseKey(key)!;
 
@@ -248,16 +231,11 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
     // One deadline per get: a peer that fails late leaves the local load only what remains of it.
     timeoutMs: config.upstreamTimeout,
     load: (key, { deadline }) =>
-      fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin", deadline)).then(loaded),
+      fetchFromOrigin(config.origin, blobKey(key), { ...fetchOptions, deadline }).then(loaded),
     pickPeer: (key) => peers?.pick(key),
-    fetchFromPeer: (peer, key, { fresh, deadline }) => {
-      const headers: Record<string, string> = { [DEADLINE_HEADER]: String(Math.floor(deadline - performance.now())) };
-      if (fresh) headers["cache-control"] = "no-cache";
-      return fetchBlob(`${peer}/_peer/cas/${key}`, blobKey(key), upstream("peer", deadline, headers)).then(loaded);
-    },
-    // The owner's 404 and its verdict on the origin are answers; asking the origin again would only double
-    // the origin's load and the client's wait (groupcache falls back only when the peer itself fails).
-    isFinal: (err) => err instanceof PeerVerdict || (err instanceof HttpError && err.status === 404),
+    fetchFromPeer: (peer, key, { fresh, deadline }) =>
+      fetchFromPeer(peer, blobKey(key), { ...fetchOptions, fresh, deadline }).then(loaded),
+    isFinal: isFinalPeerAnswer,
     onPeerError: (peer, key, err) =>
       logger.warn("peer fetch failed; loading from the origin", {
         peer,
