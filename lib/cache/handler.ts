@@ -11,6 +11,7 @@ import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../
 import { type BlobKey, parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
+import { createGcPacer } from "./gc-pacing.ts";
 import { createPeers, type Peers } from "./peers.ts";
 import { type FetchedBlob, fetchFromOrigin, type Upstream } from "./blob-fetch.ts";
 import { fetchFromPeer, isFinalPeerAnswer, PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
@@ -208,20 +209,9 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
   // Keys reach the Group only after parseKey accepted them.
   const blobKey = (key: string): BlobKey => parseKey(key)!;
 
-  // Every load leaves garbage behind (the fetch's buffers, and under churn the blob it evicts) that the engine
-  // collects late: left alone, RSS runs tens of MiB past --cache-bytes. A full collection after each eighth of
-  // the budget has been loaded keeps it near --cache-bytes. It is synchronous: everything else, hits in flight
-  // included, waits for it (its duration is logged at debug level). A workload of hits never triggers one.
-  const collectEvery = Math.min(32 * 2 ** 20, Math.max(2 * 2 ** 20, config.cacheBytes / 8));
-  let loadedSinceCollect = 0;
+  const paceGc = createGcPacer(config.cacheBytes, { logger });
   const loaded = (value: FetchedBlob): FetchedBlob => {
-    if (value.kind === "held") loadedSinceCollect += value.size;
-    if (loadedSinceCollect >= collectEvery) {
-      loadedSinceCollect = 0;
-      const started = performance.now();
-      Bun.gc(true);
-      logger.debug("collected garbage", { ms: Math.round((performance.now() - started) * 100) / 100 });
-    }
+    paceGc(value.kind === "held" ? value.size : 0);
     return value;
   };
   const group = new Group<FetchedBlob>({
