@@ -4,17 +4,17 @@
  * `/metrics`; and {@linkcode startCache}, which wires the Group, peers, origin and metrics into a Bun server.
  */
 import type { Server } from "bun";
-import { Group, type GetOptions } from "./group.ts";
+import type { Group, GetOptions } from "./group.ts";
 import { registerCacheMetrics } from "./metrics.ts";
 import { startStatsLog, statsReport } from "./group-stats.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
-import { type BlobKey, parseKey } from "../common/key.ts";
+import { parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
-import { createGcPacer } from "./gc-pacing.ts";
+import type { FetchedBlob } from "./blob-fetch.ts";
+import { createBlobGroup } from "./blob-group.ts";
 import { createPeers, type Peers } from "./peers.ts";
-import { type FetchedBlob, fetchFromOrigin, type Upstream } from "./blob-fetch.ts";
-import { fetchFromPeer, isFinalPeerAnswer, PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
+import { PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
 
 /** The cache program's settings, one per flag of cache.ts. */
 export interface CacheConfig {
@@ -195,43 +195,17 @@ export interface RunningCache {
 /** Starts the cache on `config.host:config.port`. */
 export function startCache(config: CacheConfig, logger: Logger): RunningCache {
   const metrics = createMetrics();
-  const maxItemBytes = config.maxItemBytes > 0 ? config.maxItemBytes : Math.floor(config.cacheBytes / 16);
   // Holds the peers once the port is known; the Group only consults it on a miss.
   let peers: Peers | undefined;
   let cacheMetrics: ReturnType<typeof registerCacheMetrics> | undefined;
-  const fetchOptions = {
-    timeoutMs: config.upstreamTimeout,
-    maxItemBytes,
-    observe: (up: Upstream, seconds: number) => cacheMetrics?.observeUpstream(up, seconds),
-    onStreamMismatch: (key: BlobKey, from: Upstream) =>
-      logger.warn("streamed blob failed verification", { key: key.hex, from }),
-  };
-  // Keys reach the Group only after parseKey accepted them.
-  const blobKey = (key: string): BlobKey => parseKey(key)!;
-
-  const paceGc = createGcPacer(config.cacheBytes, { logger });
-  const loaded = (value: FetchedBlob): FetchedBlob => {
-    paceGc(value.kind === "held" ? value.size : 0);
-    return value;
-  };
-  const group = new Group<FetchedBlob>({
+  const group = createBlobGroup({
+    origin: config.origin,
     cacheBytes: config.cacheBytes,
-    sizeOf: (v) => (v.kind === "held" ? v.size : 0),
-    cacheable: (v) => v.kind === "held",
-    // One deadline per get: a peer that fails late leaves the local load only what remains of it.
+    maxItemBytes: config.maxItemBytes,
     timeoutMs: config.upstreamTimeout,
-    load: (key, { deadline }) =>
-      fetchFromOrigin(config.origin, blobKey(key), { ...fetchOptions, deadline }).then(loaded),
     pickPeer: (key) => peers?.pick(key),
-    fetchFromPeer: (peer, key, { fresh, deadline }) =>
-      fetchFromPeer(peer, blobKey(key), { ...fetchOptions, fresh, deadline }).then(loaded),
-    isFinal: isFinalPeerAnswer,
-    onPeerError: (peer, key, err) =>
-      logger.warn("peer fetch failed; loading from the origin", {
-        peer,
-        key,
-        err: err instanceof HttpError ? err.message : err,
-      }),
+    observe: (upstream, seconds) => cacheMetrics?.observeUpstream(upstream, seconds),
+    logger,
   });
   cacheMetrics = registerCacheMetrics(metrics.registry, group);
 
