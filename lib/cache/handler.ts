@@ -4,15 +4,17 @@
  * `/metrics`; and {@linkcode startCache}, which wires the Group, peers, origin and metrics into a Bun server.
  */
 import type { Server } from "bun";
-import { Group, type GetOptions } from "./group.ts";
+import type { Group, GetOptions } from "./group.ts";
 import { registerCacheMetrics } from "./metrics.ts";
 import { startStatsLog, statsReport } from "./group-stats.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
-import { type BlobKey, parseKey } from "../common/key.ts";
+import { parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
+import type { FetchedBlob } from "./blob-fetch.ts";
+import { createBlobGroup } from "./blob-group.ts";
 import { createPeers, type Peers } from "./peers.ts";
-import { fetchBlob, type FetchedBlob, PeerVerdict } from "./upstream.ts";
+import { PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
 
 /** The cache program's settings, one per flag of cache.ts. */
 export interface CacheConfig {
@@ -49,9 +51,7 @@ export interface CacheHandlerOptions {
 }
 
 const CAS = "/cas/";
-const PEER_CAS = "/_peer/cas/";
 const ROUTE_CAS = "/cas/:hash";
-const ROUTE_PEER = "/_peer/cas/:hash";
 /** The routes besides the blob ones; each takes GET and HEAD only. */
 const OTHER_ROUTES = new Set(["/stats", "/healthz", "/readyz", "/metrics"]);
 const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -112,7 +112,7 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   }
 
   function cas(req: Request, started: number, raw: string, fromPeer: boolean): Response | Promise<Response> {
-    const route = fromPeer ? ROUTE_PEER : ROUTE_CAS;
+    const route = fromPeer ? PEER_ROUTE : ROUTE_CAS;
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") return finish(req, route, started, methodNotAllowed(["GET", "HEAD"]));
     const key = LOWER_HEX_KEY.test(raw) ? raw : parseKey(raw)?.hex;
@@ -147,8 +147,8 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     const query = url.indexOf("?", pathStart);
     const pathEnd = query === -1 ? url.length : query;
     if (url.startsWith(CAS, pathStart)) return cas(req, started, url.slice(pathStart + CAS.length, pathEnd), false);
-    if (url.startsWith(PEER_CAS, pathStart)) {
-      return cas(req, started, url.slice(pathStart + PEER_CAS.length, pathEnd), true);
+    if (url.startsWith(PEER_PATH, pathStart)) {
+      return cas(req, started, url.slice(pathStart + PEER_PATH.length, pathEnd), true);
     }
     const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
     if (OTHER_ROUTES.has(path) && req.method !== "GET" && req.method !== "HEAD") {
@@ -176,20 +176,6 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   return { fetch: handle, blob };
 }
 
-/**
- * Asking a peer, a cache tells it how long it will wait (this header, in ms), as a gRPC deadline travels
- * with the call: the owner then gives up on the origin first and its verdict arrives in time, instead of
- * the asker timing out, counting a healthy owner as failed and having no time left to load itself.
- */
-export const DEADLINE_HEADER = "x-cache-deadline-ms";
-
-/** The owner's share of an asking peer's remaining time: a tenth (at most 100 ms) is left for the way back. */
-function peerBudget(req: Request): number | undefined {
-  const remaining = Number(req.headers.get(DEADLINE_HEADER) ?? NaN);
-  if (!(remaining > 0)) return undefined;
-  return remaining - Math.min(100, remaining / 10);
-}
-
 function isNoCache(req: Request): boolean {
   const value = req.headers.get("cache-control");
   return value !== null && /(?:^|[\s,])no-cache(?:$|[\s,=])/i.test(value);
@@ -209,61 +195,17 @@ export interface RunningCache {
 /** Starts the cache on `config.host:config.port`. */
 export function startCache(config: CacheConfig, logger: Logger): RunningCache {
   const metrics = createMetrics();
-  const maxItemBytes = config.maxItemBytes > 0 ? config.maxItemBytes : Math.floor(config.cacheBytes / 16);
   // Holds the peers once the port is known; the Group only consults it on a miss.
   let peers: Peers | undefined;
   let cacheMetrics: ReturnType<typeof registerCacheMetrics> | undefined;
-  const upstream = (up: "origin" | "peer", deadline: number, headers?: Record<string, string>) => ({
-    upstream: up,
-    timeoutMs: config.upstreamTimeout,
-    deadline,
-    maxItemBytes,
-    headers,
-    observe: (u: "origin" | "peer", seconds: number) => cacheMetrics?.observeUpstream(u, seconds),
-    onStreamMismatch: (key: BlobKey) => logger.warn("streamed blob failed verification", { key: key.hex, from: up }),
-  });
-  // Keys reach the Group only after parseKey accepted them.
-  const blobKey = (key: string): BlobKey => parseKey(key)!;
-
-  // Every load leaves garbage behind (the fetch's buffers, and under churn the blob it evicts) that the engine
-  // collects late: left alone, RSS runs tens of MiB past --cache-bytes. A full collection after each eighth of
-  // the budget has been loaded keeps it near --cache-bytes. It is synchronous: everything else, hits in flight
-  // included, waits for it (its duration is logged at debug level). A workload of hits never triggers one.
-  const collectEvery = Math.min(32 * 2 ** 20, Math.max(2 * 2 ** 20, config.cacheBytes / 8));
-  let loadedSinceCollect = 0;
-  const loaded = (value: FetchedBlob): FetchedBlob => {
-    if (value.kind === "held") loadedSinceCollect += value.size;
-    if (loadedSinceCollect >= collectEvery) {
-      loadedSinceCollect = 0;
-      const started = performance.now();
-      Bun.gc(true);
-      logger.debug("collected garbage", { ms: Math.round((performance.now() - started) * 100) / 100 });
-    }
-    return value;
-  };
-  const group = new Group<FetchedBlob>({
+  const group = createBlobGroup({
+    origin: config.origin,
     cacheBytes: config.cacheBytes,
-    sizeOf: (v) => (v.kind === "held" ? v.size : 0),
-    cacheable: (v) => v.kind === "held",
-    // One deadline per get: a peer that fails late leaves the local load only what remains of it.
+    maxItemBytes: config.maxItemBytes,
     timeoutMs: config.upstreamTimeout,
-    load: (key, { deadline }) =>
-      fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin", deadline)).then(loaded),
     pickPeer: (key) => peers?.pick(key),
-    fetchFromPeer: (peer, key, { fresh, deadline }) => {
-      const headers: Record<string, string> = { [DEADLINE_HEADER]: String(Math.floor(deadline - performance.now())) };
-      if (fresh) headers["cache-control"] = "no-cache";
-      return fetchBlob(`${peer}/_peer/cas/${key}`, blobKey(key), upstream("peer", deadline, headers)).then(loaded);
-    },
-    // The owner's 404 and its verdict on the origin are answers; asking the origin again would only double
-    // the origin's load and the client's wait (groupcache falls back only when the peer itself fails).
-    isFinal: (err) => err instanceof PeerVerdict || (err instanceof HttpError && err.status === 404),
-    onPeerError: (peer, key, err) =>
-      logger.warn("peer fetch failed; loading from the origin", {
-        peer,
-        key,
-        err: err instanceof HttpError ? err.message : err,
-      }),
+    observe: (upstream, seconds) => cacheMetrics?.observeUpstream(upstream, seconds),
+    logger,
   });
   cacheMetrics = registerCacheMetrics(metrics.registry, group);
 
