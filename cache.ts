@@ -11,11 +11,10 @@ import {
   loadConfig,
   parseBaseUrl,
   parseBool,
-  parseBytes,
-  parseDuration,
   parsePort,
   parseString,
 } from "./lib/common/config.ts";
+import { parseBytes, parseDuration } from "./lib/common/units.ts";
 import { DEFAULT_REPLICAS } from "./lib/cache/hash-ring.ts";
 import { createLogger } from "./lib/common/log.ts";
 import { DEFAULT_PEERS_REFRESH_MS } from "./lib/cache/peers.ts";

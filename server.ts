@@ -7,12 +7,12 @@ import {
   COMMON_FLAGS,
   loadConfig,
   parseBool,
-  parseBytes,
   parsePort,
   parseString,
   type Flag,
   type ProgramInfo,
 } from "./lib/common/config.ts";
+import { parseBytes } from "./lib/common/units.ts";
 import { DEFAULT_READ_CACHE_BYTES, DEFAULT_READ_CACHE_ITEM_BYTES, createCasServer } from "./lib/server/cas-handler.ts";
 import { toErrorResponse } from "./lib/common/http-error.ts";
 import { createLogger } from "./lib/common/log.ts";

@@ -10,14 +10,13 @@ import {
   listOf,
   parseBaseUrl,
   parseBool,
-  parseBytes,
-  parseDuration,
   parsePort,
   parseString,
   type Config,
   type Flag,
   type ProgramInfo,
 } from "../common/config.ts";
+import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT_MS } from "../loadgen.ts";
 import { parseRate } from "./rate.ts";
 import { parseReportKind, type ReportKind } from "../report/hist.ts";

@@ -235,55 +235,6 @@ export function numberIn(min: number, max: number = Number.MAX_VALUE): (raw: str
 /** A TCP port, 0 to 65535 (0 = pick a free one). */
 export const parsePort = intIn(0, 65535);
 
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-  ki: 2 ** 10,
-  kib: 2 ** 10,
-  mi: 2 ** 20,
-  mib: 2 ** 20,
-  gi: 2 ** 30,
-  gib: 2 ** 30,
-  ti: 2 ** 40,
-  tib: 2 ** 40,
-};
-
-/** A size in bytes: `25000`, `64MiB`, `1GiB`, `10 MB` (SI and binary units). */
-export function parseBytes(raw: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
-  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error("expected a size such as 25000, 64MiB or 1GB");
-  return Math.round(Number(m[1]) * unit);
-}
-
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
-
-/** A duration in milliseconds: `10s`, `1m30s`, `250ms`; a bare number means seconds. */
-export function parseDuration(raw: string): number {
-  const v = raw.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < v.length) {
-    re.lastIndex = pos;
-    const m = re.exec(v);
-    if (!m) throw new Error("expected a duration such as 10s, 1m30s or 250ms");
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  if (v === "") throw new Error("expected a duration such as 10s, 1m30s or 250ms");
-  return total;
-}
-
 /** A base URL. `host:port` (the original system's env form) becomes `http://host:port`. */
 export function parseBaseUrl(raw: string): string {
   const v = raw.trim();

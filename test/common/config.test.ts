@@ -10,13 +10,12 @@ import {
   oneOf,
   parseBaseUrl,
   parseBool,
-  parseBytes,
   parseConfig,
-  parseDuration,
   parsePort,
   parseString,
   type Flag,
 } from "../../lib/common/config.ts";
+import { parseBytes } from "../../lib/common/units.ts";
 
 const INFO = { name: "demo", summary: "a demo program" };
 const SPEC = {
@@ -174,40 +173,6 @@ describe("value parsers", () => {
     expect(parse("1")).toBe(1);
     for (const raw of ["", "abc", "Infinity", "NaN"]) expect(() => parse(raw)).toThrow("expected a number");
     expect(() => parse("1.5")).toThrow("expected a number from 0 to 1");
-  });
-
-  test("parseBytes() takes plain numbers, SI and binary units", () => {
-    const cases: [string, number][] = [
-      ["25000", 25000],
-      ["0", 0],
-      ["64MiB", 64 * 2 ** 20],
-      ["1GiB", 2 ** 30],
-      ["10 MB", 10e6],
-      ["1.5KiB", 1536],
-      ["2k", 2000],
-      ["3B", 3],
-      ["1tib", 2 ** 40],
-    ];
-    for (const [raw, bytes] of cases) expect(parseBytes(raw)).toBe(bytes);
-    for (const raw of ["", "lots", "-1", "5 parsecs", "1.2.3MB"]) {
-      expect(() => parseBytes(raw)).toThrow("expected a size such as 25000, 64MiB or 1GB");
-    }
-  });
-
-  test("parseDuration() takes unit sums in ms and bare numbers as seconds", () => {
-    const cases: [string, number][] = [
-      ["10s", 10_000],
-      ["1m30s", 90_000],
-      ["250ms", 250],
-      ["2", 2000],
-      ["0.5", 500],
-      ["1h", 3_600_000],
-      ["1500us", 1.5],
-    ];
-    for (const [raw, ms] of cases) expect(parseDuration(raw)).toBe(ms);
-    for (const raw of ["", "10x", "s", "-1s", "1m 30s"]) {
-      expect(() => parseDuration(raw)).toThrow("expected a duration such as 10s, 1m30s or 250ms");
-    }
   });
 
   test("parseBaseUrl() accepts URLs and host:port, without a trailing slash", () => {
