@@ -4,6 +4,7 @@
  * `/metrics`; and {@linkcode startCache}, which wires the Group, peers, origin and metrics into a Bun server.
  */
 import type { Server } from "bun";
+import type { CacheConfig } from "./flags.ts";
 import { Group, type GetOptions } from "./group.ts";
 import { registerCacheMetrics } from "./metrics.ts";
 import { startStatsLog, statsReport } from "./group-stats.ts";
@@ -13,29 +14,6 @@ import type { Logger } from "../common/log.ts";
 import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
 import { createPeers, type Peers } from "./peers.ts";
 import { fetchBlob, type FetchedBlob, PeerVerdict } from "./upstream.ts";
-
-/** The cache program's settings, one per flag of cache.ts. */
-export interface CacheConfig {
-  host: string;
-  port: number;
-  /** Base URL of the CAS origin. */
-  origin: string;
-  /** This process's base URL as its peers know it; empty: worked out. */
-  self: string;
-  peers: string[];
-  /** DNS name (optionally `:port`) whose addresses are the peers; empty: none. */
-  peersDns: string;
-  peersRefresh: number;
-  replicas: number;
-  cacheBytes: number;
-  /** 0: the default, a sixteenth of cacheBytes. */
-  maxItemBytes: number;
-  upstreamTimeout: number;
-  statsInterval: number;
-  /** Honour `Cache-Control: no-cache` from clients. */
-  bypass: boolean;
-  accessLog: boolean;
-}
 
 /** What the handler needs; built by {@linkcode startCache}, or by hand in tests. */
 export interface CacheHandlerOptions {

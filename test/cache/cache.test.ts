@@ -347,6 +347,12 @@ describe("cache.ts configuration", () => {
       expect(stderr).toBe("cache: --peers (CACHE_PEERS) and --peers-dns (CACHE_PEERS_DNS) cannot be used together\n");
     }
   });
+
+  test("a stray argument is refused: one line naming it, exit 2", async () => {
+    const { code, stderr } = await run(["http://127.0.0.1:1"]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('cache: unexpected argument "http://127.0.0.1:1" (see --help)\n');
+  });
 });
 
 describe("cache.ts peers and origin from the environment and DNS", () => {
