@@ -1,11 +1,13 @@
 /**
  * The load tester: uploads random blobs to the CAS server, attacks the cache (or any `--url`) at a fixed
  * open-loop rate, and prints a vegeta-compatible report. Ctrl-C stops the attack and still reports.
+ * Wiring only: config (lib/client/flags.ts) -> signals -> lib/client/attack.ts.
  */
-import { loadConfig, printConfigOutcome } from "./lib/common/config.ts";
 import { runAttack } from "./lib/client/attack.ts";
 import { CLIENT_PROGRAM } from "./lib/client/flags.ts";
+import { loadConfig, printConfigOutcome } from "./lib/common/config.ts";
 import { createLogger } from "./lib/common/log.ts";
+import { onStopSignal } from "./lib/common/shutdown.ts";
 
 async function main(): Promise<void> {
   const loaded = loadConfig(CLIENT_PROGRAM);
@@ -16,13 +18,7 @@ async function main(): Promise<void> {
   // First Ctrl-C (or SIGTERM) ends the attack and lets the report print (during the upload it ends the run
   // with exit 130 and no report, as nothing was attacked); a second one exits at once.
   const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(130);
-    logger.info("stopping", { signal });
-    stop.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  onStopSignal({ logger, onStop: () => stop.abort(), exit: (code) => process.exit(code) });
 
   const code = await runAttack(config, { logger, signal: stop.signal });
   process.exit(code);

@@ -1,15 +1,14 @@
 /**
  * The CAS origin: stores blobs under their SHA-1 or SHA-256, verified while they stream in, and serves them
- * back. Thin: parses flags, opens the store, wires the handler into Bun.serve and drains on SIGTERM.
+ * back. Wiring only: config (lib/server/flags.ts) -> store and handler -> serve, which drains on SIGTERM.
  */
 import { resolve } from "node:path";
 import { loadConfig, printConfigOutcome } from "./lib/common/config.ts";
-import { createCasServer } from "./lib/server/cas-handler.ts";
-import { SERVER_PROGRAM } from "./lib/server/flags.ts";
-import { toErrorResponse } from "./lib/common/http-error.ts";
 import { createLogger } from "./lib/common/log.ts";
 import { createMetrics } from "./lib/common/prometheus.ts";
-import { onShutdown } from "./lib/common/shutdown.ts";
+import { serve } from "./lib/common/serve.ts";
+import { createCasServer } from "./lib/server/cas-handler.ts";
+import { SERVER_PROGRAM } from "./lib/server/flags.ts";
 import { openStore } from "./lib/server/store.ts";
 
 async function main(): Promise<void> {
@@ -34,21 +33,21 @@ async function main(): Promise<void> {
     readCacheBytes: config.readCacheBytes,
     readCacheItemBytes: config.readCacheItemBytes,
   });
-  const server = Bun.serve({
-    hostname: config.host,
+  serve({
+    name: "cas",
+    host: config.host,
     port: config.port,
+    logger,
+    fetch: cas.fetch,
     maxRequestBodySize: cas.maxRequestBodySize,
     // fsync of a large blob can keep a connection silent for seconds; 10 s (the default) could cut it off.
     idleTimeout: 120,
-    fetch: cas.fetch,
-    error(err) {
-      logger.error("unhandled error", { err });
-      return toErrorResponse(err);
+    onListen() {
+      const { blobs, bytes } = store.stats();
+      return { dataDir, blobs, bytes };
     },
+    shutdown: { exit: (code) => process.exit(code) },
   });
-  onShutdown(server, { logger });
-  const { blobs, bytes } = store.stats();
-  logger.info("listening", { url: `http://${config.host}:${server.port}`, port: server.port, dataDir, blobs, bytes });
 }
 
 if (import.meta.main) await main();

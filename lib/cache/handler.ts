@@ -1,9 +1,10 @@
 /**
  * The cache's HTTP side: `GET`/`HEAD /cas/<hash>` served from the Group (a hit is answered synchronously with
  * headers built once per blob), the peer route `/_peer/cas/<hash>`, `/stats`, `/healthz`, `/readyz` and
- * `/metrics`; and {@linkcode startCache}, which wires the Group, peers, origin and metrics into a Bun server.
+ * `/metrics`; and {@linkcode createCache}, which wires the Group, peers, origin and metrics into a handler and
+ * the Bun routes for cache.ts to serve (lib/common/serve.ts).
  */
-import type { Server } from "bun";
+import type { Serve } from "bun";
 import type { CacheConfig } from "./flags.ts";
 import { Group, type GetOptions } from "./group.ts";
 import { registerCacheMetrics } from "./metrics.ts";
@@ -15,7 +16,7 @@ import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prom
 import { createPeers, type Peers } from "./peers.ts";
 import { fetchBlob, type FetchedBlob, PeerVerdict } from "./upstream.ts";
 
-/** What the handler needs; built by {@linkcode startCache}, or by hand in tests. */
+/** What the handler needs; built by {@linkcode createCache}, or by hand in tests. */
 export interface CacheHandlerOptions {
   group: Group<FetchedBlob>;
   /** For /stats and /readyz. */
@@ -173,19 +174,24 @@ function isNoCache(req: Request): boolean {
   return value !== null && /(?:^|[\s,])no-cache(?:$|[\s,=])/i.test(value);
 }
 
-/** A running cache: its server, bound URL and a stop function that also ends its timers. */
-export interface RunningCache {
-  server: Server<undefined>;
-  url: string;
-  port: number;
+/** The blob routes Bun's native router takes, so that a hit builds no URL. */
+type BlobRoute = "/cas/:hash" | "/_peer/cas/:hash";
+
+/** A cache ready to serve: its handler and routes, and what starts once the port is bound and stops after. */
+export interface CacheService {
+  fetch(req: Request): Response | Promise<Response>;
+  routes: Serve.Routes<undefined, BlobRoute>;
+  /** Seconds a connection may wait for its answer; see createCache. */
+  idleTimeout: number;
   group: Group<FetchedBlob>;
-  peers: Peers;
-  /** Stops timers (peers refresh, stats log); the server is stopped by the caller (see lib/common/shutdown.ts). */
+  /** Builds the peers for the bound port and starts the stats log; returns the peers. */
+  listen(port: number): Peers;
+  /** Stops timers (peers refresh, stats log) once the server has drained (see lib/common/shutdown.ts). */
   cleanup(): void;
 }
 
-/** Starts the cache on `config.host:config.port`. */
-export function startCache(config: CacheConfig, logger: Logger): RunningCache {
+/** Builds the cache for `config`; it joins its peers in {@linkcode CacheService.listen}, once the port is known. */
+export function createCache(config: CacheConfig, logger: Logger): CacheService {
   const metrics = createMetrics();
   const maxItemBytes = config.maxItemBytes > 0 ? config.maxItemBytes : Math.floor(config.cacheBytes / 16);
   // Holds the peers once the port is known; the Group only consults it on a miss.
@@ -259,12 +265,13 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
     bypass: config.bypass,
     accessLog: config.accessLog,
   });
-  const server = Bun.serve({
-    hostname: config.host,
-    port: config.port,
+  let stopStats: (() => void) | undefined;
+  return {
+    // Everything the routes do not take, other methods on the blob routes included.
+    fetch: handler.fetch,
     // A miss waits at most --upstream-timeout for its answer (one deadline for the peer and the origin
     // together); Bun closes a connection idle for idleTimeout (default 10 s) without a reply, so keep it well
-    // above. cache.ts caps --upstream-timeout so that this stays under Bun's limit of 255 s.
+    // above. lib/cache/flags.ts caps --upstream-timeout so that this stays under Bun's limit of 255 s.
     idleTimeout: Math.min(255, Math.ceil(config.upstreamTimeout / 1000) + 10),
     routes: {
       "/cas/:hash": {
@@ -276,33 +283,22 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
         HEAD: (req) => handler.blob(req, req.params.hash, true),
       },
     },
-    // Everything else, other methods on the blob routes included.
-    fetch: handler.fetch,
-    error(err) {
-      logger.error("request failed", { err });
-      return toErrorResponse(err);
-    },
-  });
-  const port = server.port ?? config.port;
-  peers = createPeers({
-    self: config.self,
-    port,
-    peers: config.peers,
-    dns: config.peersDns,
-    refreshMs: config.peersRefresh,
-    replicas: config.replicas,
-    logger,
-  });
-  const stopStats = startStatsLog(group, logger, config.statsInterval);
-  const shownHost = config.host === "0.0.0.0" ? "localhost" : config.host;
-  return {
-    server,
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
-    port,
     group,
-    peers,
+    listen(port) {
+      peers = createPeers({
+        self: config.self,
+        port,
+        peers: config.peers,
+        dns: config.peersDns,
+        refreshMs: config.peersRefresh,
+        replicas: config.replicas,
+        logger,
+      });
+      stopStats = startStatsLog(group, logger, config.statsInterval);
+      return peers;
+    },
     cleanup() {
-      stopStats();
+      stopStats?.();
       peers?.stop();
     },
   };

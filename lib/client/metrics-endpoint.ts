@@ -3,11 +3,14 @@
  * `cas_client_requests_total{status}`, `cas_client_request_duration_seconds` (from the due time) and
  * `cas_client_errors_total`, next to the shared registry's process metrics.
  */
+import type { Server } from "bun";
 import { Counter, Histogram } from "prom-client";
 import { isSuccess } from "../report/attack-metrics.ts";
 import type { ShotResult } from "../loadgen.ts";
 import { DURATION_BUCKETS_SECONDS, createMetrics, metricsResponse, type HttpMetrics } from "../common/prometheus.ts";
 import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
+import type { Logger } from "../common/log.ts";
+import { serve } from "../common/serve.ts";
 
 export interface ClientMetrics {
   http: HttpMetrics;
@@ -51,15 +54,22 @@ export function createClientMetrics(): ClientMetrics {
   };
 }
 
-/** Serves `/metrics` (and nothing else) for the registry; the caller logs "listening" and stops it. */
-export function serveClientMetrics(
-  metrics: ClientMetrics,
-  hostname: string,
-  port: number,
-): ReturnType<typeof Bun.serve> {
-  return Bun.serve({
-    hostname,
-    port,
+export interface ClientMetricsServeOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+}
+
+/**
+ * Serves `/metrics` (and nothing else) for the registry through lib/common/serve.ts, which logs "listening";
+ * the caller stops it. Signals are left to client.ts, which ends the attack on the first one.
+ */
+export function serveClientMetrics(metrics: ClientMetrics, options: ClientMetricsServeOptions): Server<undefined> {
+  return serve({
+    name: "metrics",
+    host: options.host,
+    port: options.port,
+    logger: options.logger,
     async fetch(req) {
       const started = performance.now();
       const path = new URL(req.url).pathname;
