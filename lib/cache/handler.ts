@@ -9,10 +9,12 @@ import type { CacheConfig } from "./flags.ts";
 import { Group, type GetOptions } from "./group.ts";
 import { registerCacheMetrics } from "./metrics.ts";
 import { startStatsLog, statsReport } from "./group-stats.ts";
+import { logRequest } from "../common/access-log.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
 import { type BlobKey, parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
-import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
+import { opsRoutes } from "../common/ops-routes.ts";
+import { createMetrics, type HttpMetrics } from "../common/prometheus.ts";
 import { createPeers, type Peers } from "./peers.ts";
 import { fetchBlob, type FetchedBlob, PeerVerdict } from "./upstream.ts";
 
@@ -31,8 +33,6 @@ const CAS = "/cas/";
 const PEER_CAS = "/_peer/cas/";
 const ROUTE_CAS = "/cas/:hash";
 const ROUTE_PEER = "/_peer/cas/:hash";
-/** The routes besides the blob ones; each takes GET and HEAD only. */
-const OTHER_ROUTES = new Set(["/stats", "/healthz", "/readyz", "/metrics"]);
 const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** The cache's request handlers. Hits return a Response synchronously; everything else returns a Promise. */
@@ -51,6 +51,14 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   // Bound once: a hit counts into these without a lookup.
   const getHits = metrics.route("GET", ROUTE_CAS);
   const headHits = metrics.route("HEAD", ROUTE_CAS);
+  const ops = opsRoutes({
+    health: true,
+    ready: () => Response.json({ status: "ready", peers: options.peers.list().length }),
+    metrics: metrics.registry,
+    more: {
+      "/stats": () => Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
+    },
+  });
 
   function blobResponse(value: FetchedBlob, hit: boolean, head: boolean): Response {
     if (value.kind === "held") return new Response(value.body, hit ? value.hit : value.miss);
@@ -64,13 +72,8 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   function finish(req: Request, route: string, started: number, res: Response): Response {
     metrics.observe(req.method, route, res.status, (performance.now() - started) / 1000);
     if (accessLog) {
-      logger.info("request", {
-        method: req.method,
-        url: req.url,
-        status: res.status,
-        cache: res.headers.get("x-cache") ?? undefined,
-        ms: Math.round((performance.now() - started) * 1000) / 1000,
-      });
+      const fields = { cache: res.headers.get("x-cache") ?? undefined };
+      logRequest(logger, { req, status: res.status, ms: performance.now() - started, fields });
     }
     return res;
   }
@@ -130,26 +133,9 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
       return cas(req, started, url.slice(pathStart + PEER_CAS.length, pathEnd), true);
     }
     const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
-    if (OTHER_ROUTES.has(path) && req.method !== "GET" && req.method !== "HEAD") {
-      return finish(req, path, started, methodNotAllowed(["GET", "HEAD"]));
-    }
-    switch (path) {
-      case "/stats":
-        return finish(
-          req,
-          path,
-          started,
-          Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
-        );
-      case "/healthz":
-        return finish(req, path, started, Response.json({ status: "ok" }));
-      case "/readyz":
-        return finish(req, path, started, Response.json({ status: "ready", peers: options.peers.list().length }));
-      case "/metrics":
-        return metricsResponse(metrics.registry).then((res) => finish(req, path, started, res));
-      default:
-        return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
-    }
+    const res = ops.answer(req, path);
+    if (res === undefined) return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
+    return res instanceof Response ? finish(req, path, started, res) : res.then((r) => finish(req, path, started, r));
   }
 
   return { fetch: handle, blob };

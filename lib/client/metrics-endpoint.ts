@@ -7,9 +7,11 @@ import type { Server } from "bun";
 import { Counter, Histogram } from "prom-client";
 import { isSuccess } from "../report/attack-metrics.ts";
 import type { ShotResult } from "../loadgen.ts";
-import { DURATION_BUCKETS_SECONDS, createMetrics, metricsResponse, type HttpMetrics } from "../common/prometheus.ts";
-import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
+import { DURATION_BUCKETS_SECONDS, createMetrics, type HttpMetrics } from "../common/prometheus.ts";
+import { errorResponse } from "../common/http-error.ts";
 import type { Logger } from "../common/log.ts";
+import { opsRoutes } from "../common/ops-routes.ts";
+import { pathOf } from "../common/request-path.ts";
 import { serve } from "../common/serve.ts";
 
 export interface ClientMetrics {
@@ -65,6 +67,7 @@ export interface ClientMetricsServeOptions {
  * the caller stops it. Signals are left to client.ts, which ends the attack on the first one.
  */
 export function serveClientMetrics(metrics: ClientMetrics, options: ClientMetricsServeOptions): Server<undefined> {
+  const ops = opsRoutes({ metrics: metrics.http.registry });
   return serve({
     name: "metrics",
     host: options.host,
@@ -72,16 +75,11 @@ export function serveClientMetrics(metrics: ClientMetrics, options: ClientMetric
     logger: options.logger,
     async fetch(req) {
       const started = performance.now();
-      const path = new URL(req.url).pathname;
-      const res =
-        path !== "/metrics"
-          ? errorResponse(404, "not_found", "only /metrics is served here")
-          : req.method === "GET" || req.method === "HEAD"
-            ? await metricsResponse(metrics.http.registry)
-            : methodNotAllowed(["GET", "HEAD"]);
+      const path = pathOf(req.url);
+      const res = (await ops.answer(req, path)) ?? errorResponse(404, "not_found", "only /metrics is served here");
       metrics.http.observe(
         req.method,
-        path === "/metrics" ? "/metrics" : "other",
+        ops.has(path) ? path : "other",
         res.status,
         (performance.now() - started) / 1000,
       );

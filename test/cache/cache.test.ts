@@ -239,7 +239,7 @@ test("--stats-interval logs the stats once per interval, only when they changed;
   await Bun.sleep(350);
   expect(stats()).toHaveLength(lines);
   expect(records().filter((r) => r.msg === "request")).toEqual([
-    expect.objectContaining({ method: "GET", status: 200, cache: "MISS" }),
+    expect.objectContaining({ method: "GET", path: `/cas/${key}`, status: 200, cache: "MISS" }),
   ]);
 });
 
