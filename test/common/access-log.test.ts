@@ -10,6 +10,7 @@ test("logRequest() writes {msg, method, path, status, ms} plus the program's fie
   const req = new Request("http://127.0.0.1:1/cas/abc?x=1", { method: "HEAD" });
   logRequest(logger, { req, status: 200, ms: 1.23456789, fields: { cache: "HIT" } });
   logRequest(logger, { req, status: 404, ms: 2 });
+  // Each line is one JSON object written by the logger.
   const [hit, miss] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   const { ts, ...rest } = hit!;
   expect(typeof ts).toBe("string");

@@ -8,7 +8,7 @@ import { HttpError } from "../../lib/common/http-error.ts";
 import { createLogger, type Logger } from "../../lib/common/log.ts";
 import { startProgram, type ProgramProcess } from "../../lib/common/program-process.ts";
 import { listenUrl, parseListening, serve } from "../../lib/common/serve.ts";
-import { rawConnect, statusOf } from "../support/raw-http.ts";
+import { rawConnect, statusOf, type RawConnection } from "../support/raw-http.ts";
 import { eventually } from "../support/server-process.ts";
 
 const servers: Server<undefined>[] = [];
@@ -18,7 +18,7 @@ afterEach(async () => {
   for (const child of children.splice(0)) await child.stop("SIGKILL");
 });
 
-/** A logger that keeps its records. */
+/** A logger that keeps its records (each line is one JSON object, hence the record type). */
 function recording(): { logger: Logger; records: Record<string, unknown>[] } {
   const records: Record<string, unknown>[] = [];
   const logger = createLogger({ write: (line) => void records.push(JSON.parse(line) as Record<string, unknown>) });
@@ -125,40 +125,36 @@ describe("serve()", () => {
 });
 
 describe("serve() in a child process", () => {
-  async function startFixture(): Promise<ProgramProcess> {
-    const child = await startProgram("test/fixtures/serve-program.ts", []);
-    children.push(child);
-    return child;
-  }
-
   const logged = (child: ProgramProcess, msg: string) => () => child.logs.some((l) => l.includes(`"msg":"${msg}"`));
 
-  test("SIGTERM lets an in-flight request finish, cleans up, logs stopped and exits 0", async () => {
-    const child = await startFixture();
+  /** Starts the fixture, sends half of a 10-byte upload and then SIGTERM; resolves once it logged "stopping". */
+  async function drainingWithUploadInFlight(): Promise<{ child: ProgramProcess; conn: RawConnection }> {
+    const child = await startProgram("test/fixtures/serve-program.ts", []);
+    children.push(child);
     const conn = await rawConnect(child.port);
     conn.write("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nConnection: close\r\n\r\n12345");
     await conn.flushed();
     expect(await eventually(logged(child, "request started"))).toBe(true);
     child.proc.kill("SIGTERM");
     expect(await eventually(logged(child, "stopping"))).toBe(true);
-    expect(child.proc.exitCode).toBeNull(); // the request still holds it open
+    return { child, conn };
+  }
+
+  test("SIGTERM lets an in-flight request finish, cleans up, logs stopped and exits 0", async () => {
+    const { child, conn } = await drainingWithUploadInFlight();
+    expect(child.proc.exitCode).toBeNull(); // the upload still holds it open
     conn.write("67890");
     const raw = await conn.received();
     expect(statusOf(raw)).toBe(200);
     expect(raw).toContain('{"bytes":10}');
     expect(await child.proc.exited).toBe(0);
+    // Every stderr line of the fixture is one of its JSON log records, each with a msg.
     const order = child.logs.map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(order.slice(order.indexOf("stopping"))).toEqual(["stopping", "cleaned up", "stopped"]);
   });
 
   test("a second signal while draining exits at once with 130", async () => {
-    const child = await startFixture();
-    const conn = await rawConnect(child.port);
-    conn.write("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n123");
-    await conn.flushed();
-    expect(await eventually(logged(child, "request started"))).toBe(true);
-    child.proc.kill("SIGTERM");
-    expect(await eventually(logged(child, "stopping"))).toBe(true);
+    const { child, conn } = await drainingWithUploadInFlight();
     child.proc.kill("SIGINT");
     expect(await child.proc.exited).toBe(130);
     expect(child.logs.some((l) => l.includes('"msg":"stopped"'))).toBe(false);
