@@ -1,45 +1,26 @@
 /**
  * The cache's HTTP side: `GET`/`HEAD /cas/<hash>` served from the Group (a hit is answered synchronously with
  * headers built once per blob), the peer route `/_peer/cas/<hash>`, `/stats`, `/healthz`, `/readyz` and
- * `/metrics`; and {@linkcode startCache}, which wires the Group, peers, origin and metrics into a Bun server.
+ * `/metrics`; and {@linkcode createCache}, which wires the Group, peers, origin and metrics into a handler and
+ * the Bun routes for cache.ts to serve (lib/common/serve.ts).
  */
-import type { Server } from "bun";
+import type { Serve } from "bun";
+import type { CacheConfig } from "./flags.ts";
 import type { Group, GetOptions } from "./group.ts";
 import { registerCacheMetrics } from "./metrics.ts";
 import { startStatsLog, statsReport } from "./group-stats.ts";
+import { logRequest } from "../common/access-log.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
 import { parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
-import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
+import { opsRoutes } from "../common/ops-routes.ts";
+import { createMetrics, type HttpMetrics } from "../common/prometheus.ts";
 import type { FetchedBlob } from "./blob-fetch.ts";
 import { createBlobGroup } from "./blob-group.ts";
 import { createPeers, type Peers } from "./peers.ts";
 import { PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
 
-/** The cache program's settings, one per flag of cache.ts. */
-export interface CacheConfig {
-  host: string;
-  port: number;
-  /** Base URL of the CAS origin. */
-  origin: string;
-  /** This process's base URL as its peers know it; empty: worked out. */
-  self: string;
-  peers: string[];
-  /** DNS name (optionally `:port`) whose addresses are the peers; empty: none. */
-  peersDns: string;
-  peersRefresh: number;
-  replicas: number;
-  cacheBytes: number;
-  /** 0: the default, a sixteenth of cacheBytes. */
-  maxItemBytes: number;
-  upstreamTimeout: number;
-  statsInterval: number;
-  /** Honour `Cache-Control: no-cache` from clients. */
-  bypass: boolean;
-  accessLog: boolean;
-}
-
-/** What the handler needs; built by {@linkcode startCache}, or by hand in tests. */
+/** What the handler needs; built by {@linkcode createCache}, or by hand in tests. */
 export interface CacheHandlerOptions {
   group: Group<FetchedBlob>;
   /** For /stats and /readyz. */
@@ -52,8 +33,6 @@ export interface CacheHandlerOptions {
 
 const CAS = "/cas/";
 const ROUTE_CAS = "/cas/:hash";
-/** The routes besides the blob ones; each takes GET and HEAD only. */
-const OTHER_ROUTES = new Set(["/stats", "/healthz", "/readyz", "/metrics"]);
 const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** The cache's request handlers. Hits return a Response synchronously; everything else returns a Promise. */
@@ -72,6 +51,14 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   // Bound once: a hit counts into these without a lookup.
   const getHits = metrics.route("GET", ROUTE_CAS);
   const headHits = metrics.route("HEAD", ROUTE_CAS);
+  const ops = opsRoutes({
+    health: true,
+    ready: () => Response.json({ status: "ready", peers: options.peers.list().length }),
+    metrics: metrics.registry,
+    more: {
+      "/stats": () => Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
+    },
+  });
 
   function blobResponse(value: FetchedBlob, hit: boolean, head: boolean): Response {
     if (value.kind === "held") return new Response(value.body, hit ? value.hit : value.miss);
@@ -85,13 +72,8 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   function finish(req: Request, route: string, started: number, res: Response): Response {
     metrics.observe(req.method, route, res.status, (performance.now() - started) / 1000);
     if (accessLog) {
-      logger.info("request", {
-        method: req.method,
-        url: req.url,
-        status: res.status,
-        cache: res.headers.get("x-cache") ?? undefined,
-        ms: Math.round((performance.now() - started) * 1000) / 1000,
-      });
+      const fields = { cache: res.headers.get("x-cache") ?? undefined };
+      logRequest(logger, { req, status: res.status, ms: performance.now() - started, fields });
     }
     return res;
   }
@@ -151,26 +133,9 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
       return cas(req, started, url.slice(pathStart + PEER_PATH.length, pathEnd), true);
     }
     const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
-    if (OTHER_ROUTES.has(path) && req.method !== "GET" && req.method !== "HEAD") {
-      return finish(req, path, started, methodNotAllowed(["GET", "HEAD"]));
-    }
-    switch (path) {
-      case "/stats":
-        return finish(
-          req,
-          path,
-          started,
-          Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
-        );
-      case "/healthz":
-        return finish(req, path, started, Response.json({ status: "ok" }));
-      case "/readyz":
-        return finish(req, path, started, Response.json({ status: "ready", peers: options.peers.list().length }));
-      case "/metrics":
-        return metricsResponse(metrics.registry).then((res) => finish(req, path, started, res));
-      default:
-        return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
-    }
+    const res = ops.answer(req, path);
+    if (res === undefined) return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
+    return res instanceof Response ? finish(req, path, started, res) : res.then((r) => finish(req, path, started, r));
   }
 
   return { fetch: handle, blob };
@@ -181,19 +146,24 @@ function isNoCache(req: Request): boolean {
   return value !== null && /(?:^|[\s,])no-cache(?:$|[\s,=])/i.test(value);
 }
 
-/** A running cache: its server, bound URL and a stop function that also ends its timers. */
-export interface RunningCache {
-  server: Server<undefined>;
-  url: string;
-  port: number;
+/** The blob routes Bun's native router takes, so that a hit builds no URL. */
+type BlobRoute = typeof ROUTE_CAS | typeof PEER_ROUTE;
+
+/** A cache ready to serve: its handler and routes, and what starts once the port is bound and stops after. */
+export interface CacheService {
+  fetch(req: Request): Response | Promise<Response>;
+  routes: Serve.Routes<undefined, BlobRoute>;
+  /** Seconds a connection may wait for its answer; see createCache. */
+  idleTimeout: number;
   group: Group<FetchedBlob>;
-  peers: Peers;
-  /** Stops timers (peers refresh, stats log); the server is stopped by the caller (see lib/common/shutdown.ts). */
+  /** Builds the peers for the bound port and starts the stats log; returns the peers. */
+  listen(port: number): Peers;
+  /** Stops timers (peers refresh, stats log) once the server has drained (see lib/common/shutdown.ts). */
   cleanup(): void;
 }
 
-/** Starts the cache on `config.host:config.port`. */
-export function startCache(config: CacheConfig, logger: Logger): RunningCache {
+/** Builds the cache for `config`; it joins its peers in {@linkcode CacheService.listen}, once the port is known. */
+export function createCache(config: CacheConfig, logger: Logger): CacheService {
   const metrics = createMetrics();
   // Holds the peers once the port is known; the Group only consults it on a miss.
   let peers: Peers | undefined;
@@ -223,50 +193,40 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
     bypass: config.bypass,
     accessLog: config.accessLog,
   });
-  const server = Bun.serve({
-    hostname: config.host,
-    port: config.port,
+  let stopStats: (() => void) | undefined;
+  return {
+    // Everything the routes do not take, other methods on the blob routes included.
+    fetch: handler.fetch,
     // A miss waits at most --upstream-timeout for its answer (one deadline for the peer and the origin
     // together); Bun closes a connection idle for idleTimeout (default 10 s) without a reply, so keep it well
-    // above. cache.ts caps --upstream-timeout so that this stays under Bun's limit of 255 s.
+    // above. lib/cache/flags.ts caps --upstream-timeout so that this stays under Bun's limit of 255 s.
     idleTimeout: Math.min(255, Math.ceil(config.upstreamTimeout / 1000) + 10),
     routes: {
-      "/cas/:hash": {
+      [ROUTE_CAS]: {
         GET: (req) => handler.blob(req, req.params.hash, false),
         HEAD: (req) => handler.blob(req, req.params.hash, false),
       },
-      "/_peer/cas/:hash": {
+      [PEER_ROUTE]: {
         GET: (req) => handler.blob(req, req.params.hash, true),
         HEAD: (req) => handler.blob(req, req.params.hash, true),
       },
     },
-    // Everything else, other methods on the blob routes included.
-    fetch: handler.fetch,
-    error(err) {
-      logger.error("request failed", { err });
-      return toErrorResponse(err);
-    },
-  });
-  const port = server.port ?? config.port;
-  peers = createPeers({
-    self: config.self,
-    port,
-    peers: config.peers,
-    dns: config.peersDns,
-    refreshMs: config.peersRefresh,
-    replicas: config.replicas,
-    logger,
-  });
-  const stopStats = startStatsLog(group, logger, config.statsInterval);
-  const shownHost = config.host === "0.0.0.0" ? "localhost" : config.host;
-  return {
-    server,
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
-    port,
     group,
-    peers,
+    listen(port) {
+      peers = createPeers({
+        self: config.self,
+        port,
+        peers: config.peers,
+        dns: config.peersDns,
+        refreshMs: config.peersRefresh,
+        replicas: config.replicas,
+        logger,
+      });
+      stopStats = startStatsLog(group, logger, config.statsInterval);
+      return peers;
+    },
     cleanup() {
-      stopStats();
+      stopStats?.();
       peers?.stop();
     },
   };

@@ -231,7 +231,7 @@ test("--stats-interval logs the stats once per interval, only when they changed;
   await Bun.sleep(350);
   expect(stats()).toHaveLength(lines);
   expect(records().filter((r) => r.msg === "request")).toEqual([
-    expect.objectContaining({ method: "GET", status: 200, cache: "MISS" }),
+    expect.objectContaining({ method: "GET", path: `/cas/${key}`, status: 200, cache: "MISS" }),
   ]);
 });
 
@@ -338,6 +338,12 @@ describe("cache.ts configuration", () => {
       expect(code).toBe(2);
       expect(stderr).toBe("cache: --peers (CACHE_PEERS) and --peers-dns (CACHE_PEERS_DNS) cannot be used together\n");
     }
+  });
+
+  test("a stray argument is refused: one line naming it, exit 2", async () => {
+    const { code, stderr } = await run(["http://127.0.0.1:1"]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('cache: unexpected argument "http://127.0.0.1:1" (see --help)\n');
   });
 });
 

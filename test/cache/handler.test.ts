@@ -78,7 +78,7 @@ interface TestCache {
   get(path: string, init?: RequestInit): Promise<Response>;
 }
 
-/** A cache built as startCache builds it, minus the server: the Group, the peers and the handler. */
+/** A cache built as createCache builds it, minus the server: the Group, the peers and the handler. */
 function cache(
   options: { origin?: string; self?: string; peers?: string[]; bypass?: boolean; timeoutMs?: number } = {},
 ): TestCache {
