@@ -10,7 +10,8 @@
  * for them or for a worker-thread wake-up ({@linkcode WakeTimer}) shortly before the due time, and spins through
  * the event loop (setImmediate) only for the last fraction of a millisecond. Every request already due is sent
  * at each turn, each measured from its own due time. HTTP goes over raw keep-alive sockets
- * ({@linkcode Http1Client}).
+ * ({@linkcode Http1Client}). The schedule is a constant rate or any {@linkcode Pacer} (a ramp, steps), whole or
+ * one shard of it, started at once or at an agreed wall-clock time so that several generators start together.
  */
 import {
   Http1Client,
@@ -19,7 +20,7 @@ import {
   type Http1Response,
   type PreparedRequest,
 } from "./loadgen/http1-client.ts";
-import { constantPacer } from "./loadgen/pacer.ts";
+import { constantPacer, scheduleIndex, shardPacer, type Pacer, type Shard } from "./loadgen/pacer.ts";
 import { tightenTimerSlack } from "./loadgen/timer-slack.ts";
 import { WakeTimer } from "./loadgen/wake-timer.ts";
 
@@ -33,6 +34,7 @@ export interface Target {
 }
 
 export interface ShotResult {
+  /** The request's index in the schedule (with a shard, in the whole schedule, not only this shard's part). */
   seq: number;
   target: Target;
   /** Epoch milliseconds (sub-ms precision) when the request was due. */
@@ -64,12 +66,22 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const VERIFY_ERROR = "body does not match its key";
 
 export interface LoadOptions {
-  /** Picks each request's target. */
+  /** Picks each request's target, by its index in the schedule. */
   next: (seq: number) => Target;
-  /** Requests per second; 0 = as fast as maxInflight allows. */
+  /** Requests per second; 0 = as fast as maxInflight allows. Ignored when `pacer` is given. */
   rate: number;
-  /** 0 = until signal. */
+  /** 0 = until signal. Ignored when `pacer` is given: the pacer's own end stops the attack. */
   durationMs: number;
+  /** A schedule other than a constant rate: a ramp or steps (lib/loadgen/pacer.ts). @default constantPacer(rate, durationMs) */
+  pacer?: Pacer;
+  /** Send only this shard's part of the schedule (every count-th request from index); needs a paced schedule. */
+  shard?: Shard;
+  /**
+   * Epoch ms at which the schedule starts (so that several generators start together): the run waits for it
+   * without spinning. A run that starts late starts its schedule late, so the lateness shows as
+   * {@linkcode LoadSummary.startOffsetNs} rather than in every request's latency.
+   */
+  startAt?: number;
   /** Requests beyond it wait, and the wait counts in their latency. @default 256 */
   maxInflight?: number;
   /** Per request, counted from its due time (a request still queued then fails without going out); 0 = none. @default 30000 */
@@ -84,8 +96,10 @@ export interface LoadOptions {
 }
 
 export interface LoadSummary {
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds: the schedule's start (the first request's due time). */
   started: number;
+  /** With `startAt`: how much later than it the schedule started, ns (0 or a few µs on time). */
+  startOffsetNs?: number;
   ended: number;
   requests: number;
   stoppedBy: "duration" | "signal";
@@ -131,7 +145,13 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     throw new RangeError(`'maxInflight' must be a positive integer, got ${maxInflight}`);
   }
   if (!(timeoutMs >= 0)) throw new RangeError(`'timeoutMs' must be at least 0, got ${timeoutMs}`);
-  const pacer = constantPacer(rate, durationMs * 1e6);
+  const unpaced = options.pacer === undefined && rate === 0;
+  const shard = options.shard ?? { index: 0, count: 1 };
+  if (unpaced && shard.count > 1) throw new RangeError("A shard needs a paced schedule, not rate 0");
+  if (options.startAt !== undefined && !Number.isFinite(options.startAt)) {
+    throw new RangeError(`'startAt' must be a finite epoch time in ms, got ${options.startAt}`);
+  }
+  const pacer = shardPacer(options.pacer ?? constantPacer(rate, durationMs * 1e6), shard);
   const timeoutNs = timeoutMs === 0 ? Infinity : timeoutMs * 1e6;
   const client = new Http1Client({ keepAlive, insecure: options.insecure ?? false });
   const prepared = new WeakMap<Target, PreparedRequest | Error>();
@@ -139,8 +159,11 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const wake = new WakeTimer(() => pump());
   tightenTimerSlack();
 
-  const startNs = Bun.nanoseconds();
-  const startEpoch = performance.timeOrigin + performance.now();
+  // set when the schedule starts (at once, or at startAt)
+  let startNs = Bun.nanoseconds();
+  let startEpoch = performance.timeOrigin + performance.now();
+  let startOffsetNs: number | undefined;
+  let startTimer: Timer | undefined;
   const epoch = (ns: number) => startEpoch + (ns - startNs) / 1e6;
 
   let seq = 0;
@@ -175,7 +198,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
         endSending("duration");
         return;
       }
-      if (rate === 0) {
+      if (unpaced) {
         // unpaced: keep maxInflight requests out; completions call pump again
         if (inflight + queue.length - queueHead >= maxInflight) return;
         if (++fired > maxInflight) {
@@ -223,7 +246,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }
 
   function fire(dueNs: number, now: number): void {
-    const shotSeq = seq++;
+    const shotSeq = scheduleIndex(shard, seq++);
     let target: Target;
     try {
       target = options.next(shotSeq);
@@ -275,12 +298,12 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       if (next.deadlineNs <= now) report(next, now, now, 0, 0, "timeout");
       else send(next);
     }
-    if (rate === 0 && !sendingDone && immediate === undefined) pump();
+    if (unpaced && !sendingDone && immediate === undefined) pump();
     // a burst of responses can hold the event loop for a while: send what fell due meanwhile from here
-    else if (rate > 0 && !sendingDone && now >= nextDueNs) pump();
+    else if (!unpaced && !sendingDone && now >= nextDueNs) pump();
     // nothing left to read and the next request due soon: block until it (a cheap sleep) rather than wait for the
     // worker's wake-up and spin the rest of the way
-    else if (rate > 0 && !sendingDone && inflight === 0 && nextDueNs - now < TIMER_MARGIN_NS) {
+    else if (!unpaced && !sendingDone && inflight === 0 && nextDueNs - now < TIMER_MARGIN_NS) {
       wake.cancel();
       pump();
     }
@@ -363,7 +386,8 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     if (timer !== undefined) clearTimeout(timer);
     if (immediate !== undefined) clearImmediate(immediate);
     if (endTimer !== undefined) clearTimeout(endTimer);
-    timer = immediate = endTimer = undefined;
+    if (startTimer !== undefined) clearTimeout(startTimer);
+    timer = immediate = endTimer = startTimer = undefined;
     wake.close();
     settleIfDone();
   }
@@ -379,7 +403,36 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     signal?.removeEventListener("abort", onAbort);
     client.close();
     if (failure !== undefined) rejectRun(failure.error);
-    else resolveRun({ started: startEpoch, ended: epoch(Bun.nanoseconds()), requests: seq, stoppedBy });
+    else {
+      const summary: LoadSummary = { started: startEpoch, ended: epoch(Bun.nanoseconds()), requests: seq, stoppedBy };
+      if (startOffsetNs !== undefined) summary.startOffsetNs = startOffsetNs;
+      resolveRun(summary);
+    }
+  }
+
+  function begin(): void {
+    // unpaced runs are driven by completions, so a timer has to end them
+    if (unpaced && durationMs > 0) endTimer = setTimeout(pump, durationMs);
+    pump();
+  }
+
+  /** Sleeps on timers until just before `startAt`, blocks the rest of the way, then starts the schedule. */
+  function waitForStart(startAt: number): void {
+    const targetNs = Bun.nanoseconds() + (startAt - (performance.timeOrigin + performance.now())) * 1e6;
+    const look = () => {
+      startTimer = undefined;
+      const waitNs = targetNs - Bun.nanoseconds();
+      if (waitNs >= TIMER_MARGIN_NS) {
+        startTimer = setTimeout(look, Math.floor((waitNs - TIMER_MARGIN_NS) / 1e6) + 1);
+        return;
+      }
+      if (waitNs > 0) blockUntil(targetNs);
+      startNs = Bun.nanoseconds();
+      startOffsetNs = Math.max(0, startNs - targetNs);
+      startEpoch = startAt + startOffsetNs / 1e6;
+      begin();
+    };
+    look();
   }
 
   return new Promise<LoadSummary>((resolve, reject) => {
@@ -390,8 +443,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       return;
     }
     signal?.addEventListener("abort", onAbort, { once: true });
-    // unpaced runs are driven by completions, so a timer has to end them
-    if (rate === 0 && durationMs > 0) endTimer = setTimeout(pump, durationMs);
-    pump();
+    if (options.startAt === undefined) begin();
+    else waitForStart(options.startAt);
   });
 }

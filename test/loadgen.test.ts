@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { runLoad, VERIFY_ERROR, type LoadOptions, type ShotResult, type Target } from "../lib/loadgen.ts";
+import { constantPacer, stepsPacer } from "../lib/loadgen/pacer.ts";
 
 const cleanups: (() => void | Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -237,6 +238,83 @@ describe("runLoad()", () => {
     expect(seen.sort()).toEqual([0, 1, 2]);
   });
 
+  test("follows a given pacer: steps of 100/s then 400/s, each request due where the schedule has it", async () => {
+    const { url, stats } = countingServer();
+    const pacer = stepsPacer([100, 400], 200e6);
+    const { summary, results } = await collect({ next: () => get(url), rate: 1, durationMs: 0, pacer });
+    expect(summary.stoppedBy).toBe("duration");
+    expect(results.length).toBe(100);
+    expect(stats.requests).toBe(100);
+    for (const r of results) {
+      const due = pacer(0, r.seq).waitNs / 1e6; // ms since the start
+      expect(r.due - summary.started).toBeCloseTo(due, 3);
+    }
+    expect(results.filter((r) => r.due - summary.started < 200).length).toBe(20);
+  });
+
+  test("two shards sent together send each request of the one schedule once, with its index and due time", async () => {
+    const { url, stats } = countingServer();
+    const startAt = Date.now() + 150;
+    const pacer = constantPacer(200, 300e6);
+    const targets: number[] = [];
+    const shards = await Promise.all(
+      [0, 1].map((index) =>
+        collect({
+          next: (seq) => {
+            targets.push(seq);
+            return get(`${url}/${seq}`);
+          },
+          rate: 200,
+          durationMs: 300,
+          shard: { index, count: 2 },
+          startAt,
+        }),
+      ),
+    );
+    const all = shards.flatMap((s) => s.results);
+    expect(all.length).toBe(60);
+    expect(stats.requests).toBe(60);
+    expect(all.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(targets.sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    shards.forEach(({ summary, results }, index) => {
+      expect(summary.requests).toBe(30);
+      expect(results.every((r) => r.seq % 2 === index)).toBe(true);
+      expect(summary.started).toBeGreaterThanOrEqual(startAt);
+      expect(summary.started).toBeCloseTo(startAt + summary.startOffsetNs! / 1e6, 3);
+      for (const r of results) {
+        expect(r.target.url).toBe(`${url}/${r.seq}`);
+        expect(r.due - summary.started).toBeCloseTo(pacer(0, r.seq).waitNs / 1e6, 3);
+      }
+    });
+  });
+
+  test("a start time already past starts at once and says how late, without making the requests late", async () => {
+    const { url } = countingServer();
+    const startAt = Date.now() - 5000;
+    const { summary, results } = await collect({ next: () => get(url), rate: 100, durationMs: 50, startAt });
+    expect(summary.startOffsetNs!).toBeGreaterThanOrEqual(5000e6);
+    expect(summary.started).toBeCloseTo(startAt + summary.startOffsetNs! / 1e6, 3);
+    expect(results.length).toBe(5);
+    // the schedule started late as a whole: its first request was due at the late start, not 5 s before it
+    expect(results[0]!.due).toBeCloseTo(summary.started, 3);
+  });
+
+  test("an abort while waiting for the start time sends nothing", async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const run = runLoad({
+      next: () => get("http://127.0.0.1:9/"),
+      rate: 100,
+      durationMs: 1000,
+      startAt: Date.now() + 60_000,
+      signal: controller.signal,
+      onResult: () => calls++,
+    });
+    setTimeout(() => controller.abort(), 20);
+    expect(await run).toMatchObject({ requests: 0, stoppedBy: "signal" });
+    expect(calls).toBe(0);
+  });
+
   test("rejects bad options", () => {
     const base = { next: () => get("http://127.0.0.1:9/"), onResult: () => {} };
     expect(() => runLoad({ ...base, rate: -1, durationMs: 1 })).toThrow(RangeError);
@@ -244,5 +322,10 @@ describe("runLoad()", () => {
     expect(() => runLoad({ ...base, rate: 1, durationMs: 1, maxInflight: 0 })).toThrow(
       "'maxInflight' must be a positive integer, got 0",
     );
+    expect(() => runLoad({ ...base, rate: 0, durationMs: 1, shard: { index: 0, count: 2 } })).toThrow(
+      "A shard needs a paced schedule, not rate 0",
+    );
+    expect(() => runLoad({ ...base, rate: 1, durationMs: 1, shard: { index: 2, count: 2 } })).toThrow(RangeError);
+    expect(() => runLoad({ ...base, rate: 1, durationMs: 1, startAt: NaN })).toThrow(RangeError);
   });
 });
