@@ -32,3 +32,52 @@ function parsePer(text: string): number {
 export function formatRate(perSecond: number): string {
   return perSecond === 0 ? "max" : `${Number(perSecond.toFixed(3))}/s`;
 }
+
+/** What `--rate` asks for: a constant rate (0 = unpaced) or a linear ramp between two rates over `--duration`. */
+export type RateSpec = { kind: "constant"; perSecond: number } | { kind: "ramp"; from: number; to: number };
+
+const RAMP_EXAMPLE = "expected a ramp such as 100..2000/s";
+
+/**
+ * `--rate`: a rate as {@linkcode parseRate} reads it, or a ramp `FROM..TO[/period]` (`100..2000/s`, `1..10/1m`)
+ * whose period, given once at the end, applies to both ends. A ramp's end may be 0 (a ramp from nothing), not
+ * both, and neither may be unpaced. Throws a `SyntaxError` saying what was expected.
+ */
+export function parseRateSpec(raw: string): RateSpec {
+  const v = raw.trim();
+  const dots = v.indexOf("..");
+  if (dots === -1) return { kind: "constant", perSecond: parseRate(v) };
+  const left = v.slice(0, dots).trim();
+  const right = v.slice(dots + 2).trim();
+  if (left === "" || right === "") throw new SyntaxError(RAMP_EXAMPLE);
+  const slash = right.indexOf("/");
+  const period = slash === -1 ? "" : right.slice(slash);
+  const [from, to] = [left.includes("/") ? left : left + period, right].map((end) => {
+    if (!/^\d/.test(end)) throw new SyntaxError(RAMP_EXAMPLE);
+    return parseRate(end);
+  });
+  if (from === 0 && to === 0) throw new SyntaxError("a ramp needs a rate above 0 at one end at least");
+  return { kind: "ramp", from: from!, to: to! };
+}
+
+/**
+ * `--steps`: rates separated by commas, each above 0, with an optional period at the end for all of those that
+ * have none (`100,200,400,800/s`, `10,20/1m`). Throws a `SyntaxError` saying what was expected.
+ */
+export function parseStepRates(raw: string): number[] {
+  const parts = raw.split(",").map((p) => p.trim());
+  const last = parts[parts.length - 1]!;
+  const slash = last.indexOf("/");
+  const period = slash === -1 ? "" : last.slice(slash);
+  return parts.map((part) => {
+    if (!/^\d/.test(part)) throw new SyntaxError("expected rates such as 100,200,400,800/s");
+    const rate = parseRate(part.includes("/") ? part : part + period);
+    if (rate === 0) throw new SyntaxError("every step needs a rate above 0");
+    return rate;
+  });
+}
+
+/** Shows a `--rate` for humans: `50/s`, `max`, `100/s..2000/s`. */
+export function formatRateSpec(spec: RateSpec): string {
+  return spec.kind === "constant" ? formatRate(spec.perSecond) : `${formatRate(spec.from)}..${formatRate(spec.to)}`;
+}
