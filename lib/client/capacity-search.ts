@@ -64,16 +64,16 @@ export function nextMove(options: SearchOptions, steps: readonly SearchStep[], e
 }
 
 /** What the steps found: the highest rate that held, and the lowest above it that did not. */
-export interface SearchBracket {
-  held: SearchStep | undefined;
-  bound: SearchStep | undefined;
+export interface SearchBracket<T extends SearchStep> {
+  held: T | undefined;
+  bound: T | undefined;
 }
 
 /** The highest step that held and the lowest that did not above it. */
-export function bracket(steps: readonly SearchStep[]): SearchBracket {
-  let held: SearchStep | undefined;
+export function bracket<T extends SearchStep>(steps: readonly T[]): SearchBracket<T> {
+  let held: T | undefined;
   for (const s of steps) if (s.outcome === "pass" && (held === undefined || s.rate > held.rate)) held = s;
-  let bound: SearchStep | undefined;
+  let bound: T | undefined;
   for (const s of steps) {
     if (s.outcome === "pass" || (held !== undefined && s.rate <= held.rate)) continue;
     if (bound === undefined || s.rate < bound.rate) bound = s;
