@@ -262,7 +262,11 @@ export function createCasServer(options: CasServerOptions): CasServer {
 
   async function readiness(): Promise<Response> {
     if (await store.ready()) return Response.json({ status: "ready" });
-    return errorResponse(503, "not_ready", "the data directory is not writable or the store quota is reached");
+    return errorResponse(
+      503,
+      "not_ready",
+      "the data directory is not writable, the store quota is reached or the disk is full",
+    );
   }
 
   function authorized(req: Request): boolean {
