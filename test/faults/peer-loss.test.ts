@@ -5,16 +5,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { freePort, type ProgramProcess } from "../../lib/common/program-process.ts";
-import {
-  cacheStats,
-  type Origin,
-  putBlob,
-  randomBytes,
-  sha256,
-  startCacheProcess,
-  startOrigin,
-} from "../support/cache-fixtures.ts";
+import { cacheStats, putBlob, randomBytes, sha256, startCacheProcess } from "../support/cache-fixtures.ts";
 import { percentile, reportFigures, scaled } from "../support/fault-run.ts";
+import { startServer, type ServerProcess } from "../support/server-process.ts";
 
 const BLOBS = 200;
 const WORKERS = 16;
@@ -22,7 +15,7 @@ const RUN_MS = scaled(9000, 60_000);
 /** Kill and restart cycles of the victim within the run. */
 const CYCLES = scaled(1, 4);
 
-let origin: Origin;
+let origin: ServerProcess;
 let ports: number[];
 let urls: string[];
 const peers: (ProgramProcess | undefined)[] = [];
@@ -36,7 +29,7 @@ function startPeer(i: number): Promise<ProgramProcess> {
 }
 
 beforeAll(async () => {
-  origin = await startOrigin();
+  origin = await startServer();
   ports = [freePort(), freePort(), freePort()];
   urls = ports.map((p) => `http://127.0.0.1:${p}`);
   for (let i = 0; i < 3; i++) peers[i] = await startPeer(i);
@@ -47,7 +40,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   for (const p of peers) await p?.stop("SIGKILL");
-  await origin?.close();
+  await origin?.dispose();
 });
 
 test("kill -9 one of 3 peers under load and restart it: 0 failed requests to the survivors", async () => {
