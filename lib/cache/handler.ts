@@ -65,7 +65,9 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     if (!head) return value.response;
     void value.response.body?.cancel().catch(() => {});
     const headers = new Headers(value.response.headers);
+    // Without a size, say what a GET would send (chunked), or Bun would claim Content-Length: 0.
     if (value.size !== undefined) headers.set("content-length", String(value.size));
+    else headers.set("transfer-encoding", "chunked");
     return new Response(null, { headers });
   }
 
