@@ -175,6 +175,7 @@ export function createCache(config: CacheConfig, logger: Logger): CacheService {
     cacheBytes: config.cacheBytes,
     maxItemBytes: config.maxItemBytes,
     timeoutMs: config.upstreamTimeout,
+    minBytesPerSecond: config.upstreamMinRate,
     pickPeer: (key) => peers?.pick(key),
     observe: (upstream, seconds) => cacheMetrics?.observeUpstream(upstream, seconds),
     logger,

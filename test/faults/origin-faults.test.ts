@@ -60,7 +60,7 @@ let hitKey: string;
 beforeAll(async () => {
   origin = startFaultOrigin();
   cache = await startCacheProcess(origin.url, [
-    ...["--upstream-timeout", `${TIMEOUT_MS}ms`, "--max-item-bytes", String(MAX_ITEM)],
+    ...["--upstream-timeout", `${TIMEOUT_MS}ms`, "--max-item-bytes", String(MAX_ITEM), "--upstream-min-rate", "256KiB"],
   ]);
   hitKey = origin.serve(randomBytes(SMALL));
   const warm = await fetch(`${cache.url}/cas/${hitKey}`);

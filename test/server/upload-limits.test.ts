@@ -13,6 +13,7 @@ import { createCasServer } from "../../lib/server/cas-handler.ts";
 import { openStore, type BlobStore } from "../../lib/server/store.ts";
 import { rateBounded, uploadSlots } from "../../lib/server/upload-limits.ts";
 import { rawConnect, statusOf } from "../support/raw-http.ts";
+import { startServer } from "../support/server-process.ts";
 
 /** A body that yields `chunks` at once and then either ends or stays open; records whether it was cancelled. */
 function body(chunks: Uint8Array[], options: { end: boolean }) {
@@ -154,5 +155,31 @@ describe("the handler over a real socket", () => {
     const blob = new Uint8Array(3000).fill(1);
     const ok = await fetch(`${server.url}cas/${digestHex("sha256", blob)}`, { method: "PUT", body: blob });
     expect(ok.status).toBe(201);
+  });
+});
+
+describe("server.ts flags", () => {
+  test("--upload-grace, --upload-min-rate (CAS_UPLOAD_MIN_RATE) and --max-uploads bound a real server", async () => {
+    const server = await startServer(["--upload-grace", "300ms", "--max-uploads", "1"], {
+      env: { CAS_UPLOAD_MIN_RATE: "1000" },
+    });
+    try {
+      const conn = await rawConnect(server.port);
+      conn.write(
+        `PUT /cas/${digestHex("sha256", new Uint8Array(8))} HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n`,
+      );
+      const timer = setInterval(() => conn.write("x"), 50);
+      await Bun.sleep(100);
+      const second = await fetch(`${server.url}/cas/${digestHex("sha256", new Uint8Array(3))}`, {
+        method: "PUT",
+        body: new Uint8Array(3),
+      });
+      const raw = await conn.received(10_000).finally(() => clearInterval(timer));
+      expect(second.status).toBe(503);
+      expect(statusOf(raw)).toBe(408);
+      expect(readdirSync(join(server.dataDir, "tmp"))).toEqual([]);
+    } finally {
+      await server.dispose();
+    }
   });
 });
