@@ -70,12 +70,12 @@ async function slowUpload(started: number): Promise<SlowResult> {
   return { status: statusOf(raw), ms: performance.now() - started };
 }
 
-/** Waits until the server's descriptors are back to `limit` or fewer (closes are handled a moment later). */
-async function fdsSettled(limit: number): Promise<number> {
-  let fds = openFds(server.proc.pid);
+/** Waits until a process's descriptors are back to `limit` or fewer (closes are handled a moment later). */
+async function fdsSettled(pid: number, limit: number): Promise<number> {
+  let fds = openFds(pid);
   for (let i = 0; i < 50 && fds > limit; i++) {
     await Bun.sleep(100);
-    fds = openFds(server.proc.pid);
+    fds = openFds(pid);
   }
   return fds;
 }
@@ -109,7 +109,7 @@ test(`${IDLE} idle connections and ${SLOW} uploads at 1 byte/s: a normal client 
   const cut = results.filter((r) => r.status === 408);
   const tmpAfter = readdirSync(join(server.dataDir, "tmp")).length;
   for (const conn of idle) conn.close();
-  const fdsAfter = await fdsSettled(fdsBefore + 5);
+  const fdsAfter = await fdsSettled(server.proc.pid, fdsBefore + 5);
   const rssAfter = rssMiB(server.proc.pid);
   const cutMs = cut.map((r) => r.ms);
   const held = cut.length === SLOW && tmpAfter === 0 && fdsAfter <= fdsBefore + 5 && percentile([...loaded], 99) < 1000;
@@ -190,4 +190,41 @@ test(`${BURST} uploads at 1 byte/s against a cap of ${DEFAULT_MAX_UPLOADS}: 503 
   expect(putWhileFull).toBe(503);
   expect(retryAfter).toBe("1");
   expect(putAfter).toBe(201);
+}, 90_000);
+
+test("rounds of 500 slow uploads, each cut and closed: RSS settles instead of growing round after round", async () => {
+  // A short grace, so that the rounds are quick; the bound itself is the one above.
+  const quick = await startServer(["--upload-grace", "1s", "--max-uploads", "1000"]);
+  try {
+    const pid = quick.proc.pid;
+    const start = rssMiB(pid);
+    const after: number[] = [];
+    for (let round = 0; round < scaled(3, 8); round++) {
+      const conns = await Promise.all(
+        Array.from({ length: 500 }, async () => {
+          const conn = await rawConnect(quick.port);
+          conn.write(`PUT /cas/${"a".repeat(64)} HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n`);
+          return conn;
+        }),
+      );
+      const answers = await Promise.all(conns.map((c) => c.received(10_000)));
+      for (const c of conns) c.close();
+      expect(answers.filter((a) => statusOf(a) === 408)).toHaveLength(500);
+      await fdsSettled(pid, 20);
+      after.push(rssMiB(pid));
+    }
+    const growth = after.at(-1)! - after[0]!;
+    reportFigures(
+      "RSS after rounds of 500 slow uploads (cut, closed)",
+      { rounds: after.length, perRound: 500, graceS: 1 },
+      {
+        rssMiB: `start ${start.toFixed(0)} after each ${after.map((r) => r.toFixed(0)).join(",")}`,
+        growthFirstToLast: growth,
+      },
+      growth < 8,
+    );
+    expect(growth).toBeLessThan(8);
+  } finally {
+    await quick.dispose();
+  }
 }, 90_000);

@@ -213,7 +213,8 @@ export interface Answer {
 
 /** Splits what a connection received into its HTTP answers. */
 export function answersIn(raw: string): Answer[] {
-  const starts = [...raw.matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3})/g)];
+  // A pipelined answer starts right after the previous body, with no line break before it.
+  const starts = [...raw.matchAll(/HTTP\/1\.[01] (\d{3}) [^\r\n]*\r\n/g)];
   return starts.map((m, i) => {
     const end = i + 1 < starts.length ? starts[i + 1]!.index : raw.length;
     const text = raw.slice(m.index, end);
