@@ -4,23 +4,12 @@
  * multipart, bad ranges, pipelining, garbage) and a runner that sends them over raw sockets and sorts the
  * answers into ours (a JSON error body) and Bun's own (its HTTP layer's bare answers). Loopback only.
  */
+import { prng } from "./prng.ts";
 import { rawConnect } from "./raw-http.ts";
 
 export interface FuzzCase {
   kind: string;
   bytes: Uint8Array;
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing seed can be run again. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const enc = new TextEncoder();
