@@ -22,7 +22,7 @@ test("requireTool() outside CI skips with one line naming the install, and the r
     const { out, code } = await runFixture(ci);
     const lines = out.split("\n").filter((l) => l.startsWith("skip: "));
     expect(lines).toEqual([
-      "skip: tests that need cas-harness-no-such-tool (not found; to run them: apt-get install cas-harness-no-such-tool)",
+      "skip: tests that need cas-harness-no-such-tool (missing; to run them: apt-get install cas-harness-no-such-tool)",
     ]);
     expect(out).toContain("(skip) uses the tool");
     expect(out).toMatch(/^ 0 fail$/m);

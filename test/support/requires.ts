@@ -50,7 +50,7 @@ function requirement(what: string, present: boolean, install: string, options: R
     });
   } else if (!announced.has(what)) {
     announced.add(what);
-    process.stderr.write(`skip: tests that need ${what} (not found; to run them: ${install})\n`);
+    process.stderr.write(`skip: tests that need ${what} (missing; to run them: ${install})\n`);
   }
   return false;
 }
