@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { PROJECT_ROOT, freePort } from "../../lib/common/program-process.ts";
 import { startLocalStack, type LocalStack } from "../support/local-stack.ts";
 import { runCommand } from "../support/run-command.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { dashboardQueries, loadDashboard, withFixedInterval } from "../support/promql.ts";
 
 const PROJECT_CONFIG = resolve(PROJECT_ROOT, "monitoring/prometheus/prometheus.yml");
@@ -36,21 +37,6 @@ function localScrapeConfig(project: Obj, targets: Record<(typeof CAS_JOBS)[numbe
     rule_files: ruleFiles,
     scrape_configs: jobs,
   };
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await Bun.sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 describe("Prometheus with the project's scrape config", () => {
