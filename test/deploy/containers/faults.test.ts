@@ -103,6 +103,19 @@ await describeWithContainers(`faults across hosts${cli ? ` (${cli.label})` : ""}
     await stack.down();
   }, 60_000);
 
+  /** ms from t0 until the replica answers /healthz on its published port (which a restart may move). */
+  async function untilAnswering(id: string, t0: number): Promise<number> {
+    return await waitFor(
+      "the replica to answer on its published port",
+      30_000,
+      async () => {
+        const url = (await stack.cacheUrls()).get(id);
+        return url && (await fetch(`${url}/healthz`)).ok ? performance.now() - t0 : undefined;
+      },
+      50,
+    );
+  }
+
   /** ms from t0 until every replica answers on its published port and lists all three peers. */
   async function untilRejoined(t0: number): Promise<number> {
     return await waitFor(
@@ -140,15 +153,7 @@ await describeWithContainers(`faults across hosts${cli ? ` (${cli.label})` : ""}
         },
         50,
       );
-      answering = await waitFor(
-        "the killed replica to answer",
-        30_000,
-        async () => {
-          const url = (await stack.cacheUrls()).get(target);
-          return url && (await fetch(`${url}/healthz`)).ok ? performance.now() - t0 : undefined;
-        },
-        50,
-      );
+      answering = await untilAnswering(target, t0);
       rejoined = await untilRejoined(t0);
       await Bun.sleep(STEADY_MS);
     } finally {
@@ -212,15 +217,7 @@ await describeWithContainers(`faults across hosts${cli ? ` (${cli.label})` : ""}
       ) as Obj;
       const t1 = performance.now();
       await dockerOut(["network", "connect", ...aliases.flatMap((a) => ["--alias", a]), network, target]);
-      answering = await waitFor(
-        "the reconnected replica to answer",
-        30_000,
-        async () => {
-          const url = (await stack.cacheUrls()).get(target);
-          return url && (await fetch(`${url}/healthz`)).ok ? performance.now() - t1 : undefined;
-        },
-        50,
-      );
+      answering = await untilAnswering(target, t1);
       rejoined = await untilRejoined(t1);
       await Bun.sleep(STEADY_MS);
     } finally {
