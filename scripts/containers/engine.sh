@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A Docker engine for the container tests when none is running: Debian's dockerd with its own data and
 # exec roots, socket, bridge and address pools, started in the background (there is no systemd here)
-# and stopped again by its pid file. An engine that already answers (a laptop's) is used as it is.
+# and stopped again by its pid file, leaving the machine's forwarding as it was for everything else.
+# An engine that already answers (a laptop's) is used as it is.
 #
 #   eval "$(scripts/containers/engine.sh start)"   # exports DOCKER_HOST while its own engine runs, and
 #                                                  # CAS_ENGINE_STARTED=1 when this call started it
@@ -88,14 +89,20 @@ start() {
   mkdir -p "$STATE_DIR/data" "$RUN_DIR/exec"
   local prefix
   prefix=$(pick_prefix)
-  # Put back only what this start changes on the machine: ip_forward (dockerd turns it on), the
-  # FORWARD policy (dockerd sets DROP), and dockerd's iptables chains if there were none before it.
+  # Put back only what this start changes on the machine: ip_forward, dockerd's iptables chains if
+  # there were none before it, and the FORWARD policy. dockerd would set that policy to DROP when it
+  # turns forwarding on itself, which cuts off any other bridge or network namespace on the machine
+  # (br_netfilter sends bridged traffic through iptables too): so forwarding is turned on here, and
+  # dockerd told to leave it (--ip-forward=false).
   {
     echo "ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"
     if iptables -S DOCKER >/dev/null 2>&1; then echo "chains=kept"; else echo "chains=ours"; fi
     echo "forward_policy=$(iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" {print $3}')"
     echo "prefix=$prefix"
+    # dockerd loads br_netfilter and sets this to 1; absent before means bridged traffic skipped iptables.
+    echo "bridge_nf=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo 0)"
   } >"$MARK"
+  echo 1 >/proc/sys/net/ipv4/ip_forward
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge
     echo "bridge=ours" >>"$MARK"
@@ -109,6 +116,7 @@ start() {
     --pidfile "$PIDFILE" \
     -H "unix://$SOCKET" \
     --bridge "$BRIDGE" \
+    --ip-forward=false \
     --default-address-pool "base=$prefix.128.0/17,size=24" \
     --storage-driver overlay2 \
     --exec-opt native.cgroupdriver=cgroupfs \
@@ -152,11 +160,11 @@ stop() {
   if [ ! -f "$MARK" ]; then
     say "no engine started by this script; nothing to stop"
   else
-    local ip_forward="" chains="" bridge="" prefix="" forward_policy=""
+    local ip_forward="" chains="" bridge="" prefix="" forward_policy="" bridge_nf=""
     while IFS='=' read -r k v; do
       case $k in
         ip_forward) ip_forward=$v ;; chains) chains=$v ;; bridge) bridge=$v ;; prefix) prefix=$v ;;
-        forward_policy) forward_policy=$v ;;
+        forward_policy) forward_policy=$v ;; bridge_nf) bridge_nf=$v ;;
       esac
     done <"$MARK"
     # The bridges of the networks this engine made, to remove if dockerd leaves them behind.
@@ -182,6 +190,9 @@ stop() {
       if [ -n "$forward_policy" ]; then iptables -P FORWARD "$forward_policy" 2>/dev/null || true; fi
     fi
     if [ -n "$ip_forward" ]; then echo "$ip_forward" >/proc/sys/net/ipv4/ip_forward; fi
+    if [ -n "$bridge_nf" ] && [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+      echo "$bridge_nf" >/proc/sys/net/bridge/bridge-nf-call-iptables
+    fi
     # Mounts dockerd may leave under its exec root if it was killed.
     { grep -o " $RUN_DIR[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
     rm -rf "$RUN_DIR"
