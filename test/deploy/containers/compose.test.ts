@@ -64,7 +64,7 @@ function describeUnder(cli: (typeof clis)[number]): void {
       buildMs = performance.now() - t0;
       await dropIfReplaced(before);
       const t1 = performance.now();
-      await composeOk(stack, ["up", "-d", ...STACK_SERVICES]);
+      await stack.up(STACK_SERVICES);
       await stack.waitHealthy();
       upToHealthyMs = performance.now() - t1;
     }, 180_000);

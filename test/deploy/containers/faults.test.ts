@@ -89,7 +89,7 @@ await describeWithContainers(`faults across hosts${cli ? ` (${cli.label})` : ""}
 
   beforeAll(async () => {
     await ensureAppImage();
-    await composeOk(stack, ["up", "-d", "server", "cache"]);
+    await stack.up(["server", "cache"]);
     await stack.waitHealthy({ prometheus: false });
     for (const id of await stack.containers("cache")) names.set(id, await replicaName(id));
     await waitFor("all three rings", 20_000, async () => {

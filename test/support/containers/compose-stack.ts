@@ -1,7 +1,8 @@
 /**
  * The project's compose.yaml brought up for real under one Compose implementation, as its own project
  * (a unique -p name, its own network and volumes) with every published port moved to a free host port
- * through the file's CAS_*_HOST_PORT variables. Everything it starts, `down()` removes.
+ * through the file's CAS_*_HOST_PORT variables, picked just before `up`. Everything it starts,
+ * `down()` removes.
  */
 import { resolve } from "node:path";
 import { PROJECT_ROOT } from "../../../lib/common/program-process.ts";
@@ -19,10 +20,15 @@ const CACHE_PORT = 18001;
 export interface ComposeStack {
   cli: ComposeCli;
   project: string;
-  /** The environment every compose command of this project runs with (its host ports included). */
+  /** The environment every compose command of this project runs with (its host ports, once `up` chose them). */
   env: Record<string, string>;
-  serverUrl: string;
-  prometheusUrl: string;
+  readonly serverUrl: string;
+  readonly prometheusUrl: string;
+  /**
+   * `up -d ...services` on free host ports; a port taken between the choice and compose binding it
+   * (another process got there first) means a clean `down` and another try on new ports.
+   */
+  up(services: readonly string[]): Promise<void>;
   /** `<compose> -p <project> -f compose.yaml --profile load ...args`, with `extraEnv` on top of `env`. */
   compose(args: readonly string[], extraEnv?: Record<string, string>): Promise<CommandResult>;
   /** The ids of a service's containers (running or not), by compose's labels: the same under v2 and 1.29. */
@@ -38,12 +44,13 @@ export interface ComposeStack {
 
 export function createStack(cli: ComposeCli, name: string): ComposeStack {
   const project = `${name}${process.pid}${Math.floor(Math.random() * 1e6)}`.toLowerCase().replace(/[^a-z0-9]/g, "");
-  const [serverPort, prometheusPort] = [freePortRange(1)[0]!, freePortRange(1)[0]!];
-  const cachePorts = freePortRange(3);
-  const env: Record<string, string> = {
-    CAS_SERVER_HOST_PORT: String(serverPort),
-    CAS_CACHE_HOST_PORTS: `${cachePorts[0]}-${cachePorts.at(-1)}`,
-    CAS_PROMETHEUS_HOST_PORT: String(prometheusPort),
+  const env: Record<string, string> = {};
+  const port = (variable: string) => env[variable]?.split("-")[0] ?? "0";
+  const choosePorts = () => {
+    const [serverPort, prometheusPort, ...cachePorts] = freePortRange(5);
+    env.CAS_SERVER_HOST_PORT = String(serverPort);
+    env.CAS_PROMETHEUS_HOST_PORT = String(prometheusPort);
+    env.CAS_CACHE_HOST_PORTS = `${cachePorts[0]}-${cachePorts.at(-1)}`;
   };
   const compose = (args: readonly string[], extraEnv: Record<string, string> = {}) =>
     runCommand([...cli.argv, "-p", project, "-f", COMPOSE_FILE, "--profile", "load", ...args], {
@@ -58,18 +65,37 @@ export function createStack(cli: ComposeCli, name: string): ComposeStack {
     ]);
     return out === "" ? [] : out.split("\n").sort();
   };
-  const prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
   const logs = async () => {
     const { stdout, stderr } = await compose(["logs", "--no-color", "--tail", "30"]);
     return (stdout + stderr).slice(-6000);
+  };
+
+  const down = async () => {
+    const { code, stderr } = await compose(["down", "-v", "--remove-orphans", "-t", "5"]);
+    if (code !== 0) throw new Error(`compose down failed: ${stderr}`);
   };
 
   return {
     cli,
     project,
     env,
-    serverUrl: `http://127.0.0.1:${serverPort}`,
-    prometheusUrl,
+    get serverUrl() {
+      return `http://127.0.0.1:${port("CAS_SERVER_HOST_PORT")}`;
+    },
+    get prometheusUrl() {
+      return `http://127.0.0.1:${port("CAS_PROMETHEUS_HOST_PORT")}`;
+    },
+    async up(services) {
+      for (let attempt = 1; ; attempt++) {
+        choosePorts();
+        const { code, stderr } = await compose(["up", "-d", ...services]);
+        if (code === 0) return;
+        if (attempt === 3 || !/address already in use|port is already allocated/.test(stderr)) {
+          throw new Error(`${cli.label} up -d ${services.join(" ")} exited with ${code}:\n${stderr.slice(-3000)}`);
+        }
+        await down();
+      }
+    },
     compose,
     containers,
     async cacheUrls() {
@@ -86,16 +112,15 @@ export function createStack(cli: ComposeCli, name: string): ComposeStack {
         const ids = [...(await containers("server")), ...(await containers("cache"))];
         if (ids.length !== 4) return undefined;
         for (const id of ids) if ((await inspect(id, "{{.State.Health.Status}}")) !== "healthy") return undefined;
-        return !prometheus || (await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined;
+        return !prometheus || (await fetch(`http://127.0.0.1:${port("CAS_PROMETHEUS_HOST_PORT")}/-/ready`)).ok
+          ? true
+          : undefined;
       }).catch(async (err: Error) => {
         throw new Error(`${err.message}\n${await logs()}`);
       });
     },
     logs,
-    async down() {
-      const { code, stderr } = await compose(["down", "-v", "--remove-orphans", "-t", "5"]);
-      if (code !== 0) throw new Error(`compose down failed: ${stderr}`);
-    },
+    down,
   };
 }
 
