@@ -5,22 +5,7 @@
  * Failures are data (status 0 and an error text), never exceptions. No redirects, no compression, no HTTP/2.
  */
 import type { Socket } from "bun";
-
-/** A request turned into bytes once, so a target sent many times costs one write each time. */
-export interface PreparedRequest {
-  method: string;
-  /** Pool key: `http://host:port`. */
-  origin: string;
-  hostname: string;
-  port: number;
-  tls: boolean;
-  /** Request line, headers and body. */
-  bytes: Uint8Array;
-  /** HEAD: the response has no body whatever its headers say. */
-  head: boolean;
-  /** Safe to send again on a fresh connection when a reused one turns out to be closed. */
-  idempotent: boolean;
-}
+import type { PreparedRequest } from "./http1-request.ts";
 
 export interface Http1Response {
   /** 0 = no response. */
@@ -48,7 +33,10 @@ export type ResponseCallback = (response: Http1Response) => void;
 export type CacheStatus = "HIT" | "MISS";
 
 export interface Http1ClientOptions {
-  /** false sends `Connection: close` (set in {@linkcode prepareRequest}) and closes after each response. @default true */
+  /**
+   * false closes after each response; requests then say `Connection: close` (prepareRequest's keepAlive option).
+   * @default true
+   */
   keepAlive?: boolean;
   /** Accept any TLS certificate (self-signed test servers). @default false */
   insecure?: boolean;
@@ -58,8 +46,6 @@ export interface Http1ClientOptions {
 
 const CRLF = Buffer.from("\r\n");
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
-const encoder = new TextEncoder();
 
 // the parser keeps a small number per exchange (no string per response); these are the shared strings it maps to
 const enum Cache {
@@ -68,62 +54,6 @@ const enum Cache {
   Miss,
 }
 const CACHE_STATUS: readonly (CacheStatus | undefined)[] = [undefined, "HIT", "MISS"];
-
-/**
- * Builds the bytes for one request. Adds `Host` (unless given) and `Content-Length` when there is a body or the
- * method usually has one; `Connection: close` when keepAlive is false. Throws TypeError for a URL that is not
- * http or https.
- */
-export function prepareRequest(
-  method: string,
-  url: string,
-  options: { headers?: Record<string, string>; body?: Uint8Array; keepAlive?: boolean } = {},
-): PreparedRequest {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(`Cannot parse URL "${url}"`);
-  }
-  const tls = parsed.protocol === "https:";
-  if (!tls && parsed.protocol !== "http:") throw new TypeError(`Cannot send to "${url}": only http and https`);
-  const port = parsed.port === "" ? (tls ? 443 : 80) : Number(parsed.port);
-  const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
-  const upper = method.toUpperCase();
-  let head = `${upper} ${parsed.pathname}${parsed.search} HTTP/1.1\r\n`;
-  const given = new Set<string>();
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
-    given.add(name.toLowerCase());
-    head += `${name}: ${value}\r\n`;
-  }
-  if (!given.has("host")) head += `Host: ${parsed.host}\r\n`;
-  const body = options.body;
-  if (
-    !given.has("content-length") &&
-    (body !== undefined || upper === "POST" || upper === "PUT" || upper === "PATCH")
-  ) {
-    head += `Content-Length: ${body?.length ?? 0}\r\n`;
-  }
-  if (options.keepAlive === false && !given.has("connection")) head += "Connection: close\r\n";
-  head += "\r\n";
-  const headBytes = encoder.encode(head);
-  let bytes = headBytes;
-  if (body !== undefined && body.length > 0) {
-    bytes = new Uint8Array(headBytes.length + body.length);
-    bytes.set(headBytes);
-    bytes.set(body, headBytes.length);
-  }
-  return {
-    method: upper,
-    origin: `${parsed.protocol}//${parsed.host}`,
-    hostname,
-    port,
-    tls,
-    bytes,
-    head: upper === "HEAD",
-    idempotent: IDEMPOTENT.has(upper),
-  };
-}
 
 /** One request in progress. */
 interface Exchange {
