@@ -12,13 +12,9 @@
  * at each turn, each measured from its own due time. HTTP goes over raw keep-alive sockets
  * ({@linkcode Http1Client}).
  */
-import {
-  Http1Client,
-  prepareRequest,
-  type CacheStatus,
-  type Http1Response,
-  type PreparedRequest,
-} from "./loadgen/http1-client.ts";
+import { Http1Client, type Http1Response } from "./loadgen/http1-client.ts";
+import { prepareRequest, type PreparedRequest } from "./loadgen/http1-request.ts";
+import type { CacheStatus } from "./loadgen/http1-response.ts";
 import { constantPacer } from "./loadgen/pacer.ts";
 import { tightenTimerSlack } from "./loadgen/timer-slack.ts";
 import { WakeTimer } from "./loadgen/wake-timer.ts";
