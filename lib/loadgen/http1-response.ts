@@ -255,7 +255,7 @@ export class Http1ResponseParser {
   /** Reads the status line and the headers that frame the body; false when it is not HTTP/1.x. */
   #parseHead(buf: Buffer, start: number, stop: number): boolean {
     // "HTTP/1.1 200 OK"
-    if (stop - start < 12 || buf[start] !== 0x48 || buf[start + 4] !== 0x2f || buf[start + 5] !== 0x31) return false;
+    if (stop - start < 12 || !nameIs(buf, start, "http/1.") || buf[start + 8] !== 0x20) return false;
     const status = digit(buf[start + 9]) * 100 + digit(buf[start + 10]) * 10 + digit(buf[start + 11]);
     if (!(status >= 100 && status <= 999)) return false;
     const http10 = buf[start + 7] === 0x30;
@@ -334,16 +334,23 @@ function reason(buf: Buffer, from: number, to: number): string {
   return to > from ? buf.toString("latin1", from, to) : "";
 }
 
-/** Whether a header value contains `token` (lowercase ASCII), ignoring case. */
+/** Whether a comma-separated header value lists `token` (lowercase ASCII) as a whole item, ignoring case. */
 function hasToken(buf: Buffer, from: number, to: number, token: string): boolean {
   const last = to - token.length;
   outer: for (let i = from; i <= last; i++) {
     for (let j = 0; j < token.length; j++) {
       if ((buf[i + j]! | 0x20) !== token.charCodeAt(j)) continue outer;
     }
+    if (i > from && !isListSeparator(buf[i - 1]!)) continue;
+    const after = i + token.length;
+    if (after < to && !isListSeparator(buf[after]!) && buf[after] !== 0x3b) continue; // ";" starts parameters
     return true;
   }
   return false;
+}
+
+function isListSeparator(byte: number): boolean {
+  return byte === 0x2c || byte === 0x20 || byte === 0x09;
 }
 
 /** `X-Cache`'s value: HIT or MISS (any case) as its first word, after optional spaces; anything else is None. */
@@ -364,16 +371,19 @@ function startsWord(buf: Buffer, at: number, to: number, word: string): boolean 
   return !(c >= 0x61 && c <= 0x7a) && !(c >= 0x30 && c <= 0x39) && c !== 0x7f; // 0x5f | 0x20 = 0x7f: "_"
 }
 
-/** A decimal header value between `from` and `to`, spaces allowed around it; -1 when it is not one. */
+/** A decimal header value between `from` and `to`, spaces allowed around it (not inside); -1 when it is not one. */
 function parseDecimal(buf: Buffer, from: number, to: number): number {
   let n = 0;
   let digits = 0;
+  let ended = false;
   for (let i = from; i < to; i++) {
     const c = buf[i]!;
     if (c >= 0x30 && c <= 0x39) {
+      if (ended) return -1;
       n = n * 10 + (c - 0x30);
       digits++;
-    } else if (c !== 0x20 && c !== 0x09) return -1;
+    } else if (c === 0x20 || c === 0x09) ended = digits > 0;
+    else return -1;
   }
   return digits === 0 ? -1 : n;
 }
@@ -383,12 +393,12 @@ function parseChunkSize(buf: Buffer, from: number, to: number): number {
   let n = 0;
   let digits = 0;
   for (let i = from; i < to; i++) {
-    const c = buf[i]! | 0x20;
+    const raw = buf[i]!;
+    if (raw === 0x3b || raw === 0x20 || raw === 0x09) break; // ";" starts an extension; space or tab pad
+    const c = raw | 0x20;
     let v: number;
     if (c >= 0x30 && c <= 0x39) v = c - 0x30;
     else if (c >= 0x61 && c <= 0x66) v = c - 0x61 + 10;
-    else if (c === 0x3b || c === 0x20 || c === 0x29)
-      break; // ";" starts an extension; space or tab (0x09 | 0x20) pad
     else return -1;
     n = n * 16 + v;
     digits++;

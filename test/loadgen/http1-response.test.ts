@@ -128,6 +128,16 @@ const table: { name: string; input: string; head?: boolean; want: Outcome }[] = 
   },
   { name: "Content-Length: 0 ends at the head", input: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", want: OK },
   {
+    name: "'chunked' inside another word is not chunked",
+    input: "HTTP/1.1 200 OK\r\nTransfer-Encoding: notchunked\r\n" + CL2,
+    want: { ...OK, body: "ok" },
+  },
+  {
+    name: "Transfer-Encoding: gzip, chunked is chunked",
+    input: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    want: { ...OK, body: "ok" },
+  },
+  {
     name: "other headers and lines without a colon are skipped",
     input: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nnot a header\r\nX-Content-Length: 9\r\n" + CL2,
     want: { ...OK, body: "ok" },
@@ -340,6 +350,15 @@ const table: { name: string; input: string; head?: boolean; want: Outcome }[] = 
   { name: "a negative Content-Length", input: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", want: MALFORMED },
   { name: "an empty Content-Length", input: "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", want: MALFORMED },
   { name: "a chunk size that is not hex", input: CHUNKED + "zz\r\n", want: BAD_CHUNK },
+  { name: "a chunk size followed by ')'", input: CHUNKED + "2)\r\nok\r\n0\r\n\r\n", want: BAD_CHUNK },
+  { name: "a status line that is not HTTP/1.x", input: "HXXX/1.1 200 OK\r\n" + CL2, want: MALFORMED },
+  { name: "a status line without the space", input: "HTTP/1.1_200 OK\r\n" + CL2, want: MALFORMED },
+  {
+    name: "a Content-Length with a space inside",
+    input: "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n",
+    want: MALFORMED,
+  },
+
   { name: "an empty chunk size line", input: CHUNKED + "\r\nok\r\n", want: BAD_CHUNK },
   { name: "a chunk size with 0x", input: CHUNKED + "0x2\r\nok\r\n", want: BAD_CHUNK },
   {
