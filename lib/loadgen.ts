@@ -23,6 +23,8 @@ import { constantPacer } from "./loadgen/pacer.ts";
 import { WakeTimer } from "./loadgen/wake-timer.ts";
 
 export interface Target {
+  /** What reports group the target's results under (per-target figures). @default `${method} ${url}` */
+  name?: string;
   method: string;
   url: string;
   headers?: Record<string, string>;
