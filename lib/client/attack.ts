@@ -224,7 +224,6 @@ async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSi
 
 function casExtras(plan: Plan, before: StatsByCache, after: StatsByCache): CasExtras {
   return {
-    integrityFailures: plan.integrityFailures(),
     hitRatio: plan.caches.length > 0 ? hitRatioBetween(before, after) : null,
     cacheStats: plan.caches.length > 0 ? { before, after } : null,
   };

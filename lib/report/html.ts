@@ -79,10 +79,9 @@ function summaryTable(s: AttackSummary, extras: CasExtras | undefined): string {
     ["Bytes in (total, mean)", `${s.bytesIn.total}, ${s.bytesIn.mean.toFixed(2)}`],
     ["Bytes out (total, mean)", `${s.bytesOut.total}, ${s.bytesOut.mean.toFixed(2)}`],
   ];
-  if (extras) {
-    rows.push(["Integrity failures", `${extras.integrityFailures}`]);
-    if (extras.hitRatio !== null) rows.push(["Cache hit ratio (/stats)", `${(extras.hitRatio * 100).toFixed(2)}%`]);
-  }
+  rows.push(["Integrity failures", `${s.integrityFailures}`]);
+  if (extras && extras.hitRatio !== null)
+    rows.push(["Cache hit ratio (/stats)", `${(extras.hitRatio * 100).toFixed(2)}%`]);
   const observed = observedHitRatio(s);
   if (observed !== null) {
     const { hits, misses } = s.cache;
