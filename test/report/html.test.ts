@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { AttackMetrics } from "../../lib/report/attack-metrics.ts";
 import type { ShotResult } from "../../lib/loadgen.ts";
 import { renderHtml } from "../../lib/report/html.ts";
+import { evaluateThresholds, parseThreshold, withDefaultThresholds } from "../../lib/report/thresholds.ts";
+import { verdict } from "../../lib/report/verdict.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const T0 = Date.UTC(2026, 10, 25, 15, 0, 0);
@@ -49,6 +51,22 @@ test("renderHtml() is one self-contained page: inline SVG charts, no scripts, no
   for (const label of ["Latency over time", "Latency by percentile", "Status codes", "503", "90.00%"]) {
     expect(html).toContain(label);
   }
+});
+
+test("renderHtml() shows the rates, the per-target and X-Cache tables, and the thresholds with the verdict", () => {
+  const summary = sampleSummary();
+  const thresholds = evaluateThresholds(withDefaultThresholds([parseThreshold("p99<5ms")]), summary);
+  const html = renderHtml(summary, {
+    extras: { hitRatio: null, cacheStats: null, thresholds, verdict: verdict(summary, thresholds) },
+  });
+  expect(html).toContain("<th>Rate target / achieved</th>");
+  expect(html).toContain("<h2>Per target</h2>");
+  expect(html).toContain('<th>GET http://x/</th><td class="num">1000</td>');
+  expect(html).toContain("<h2>Thresholds</h2>");
+  expect(html).toContain('<th class="bad">FAIL</th><td>p99&#60;5ms</td>');
+  expect(html).toContain("<th>PASS</th><td>integrity_failures==0</td>");
+  expect(html).toContain('<p class="bad">Exit 1: the system under test broke 1 threshold: p99&#60;5ms</p>');
+  expect(renderHtml(summary)).not.toContain("<h2>Thresholds</h2>");
 });
 
 test("renderHtml() with no requests still renders", () => {
