@@ -1,17 +1,20 @@
 /**
- * The CAS origin's request handler: `PUT`/`GET`/`HEAD /cas/<hash>`, `POST /cas`, health, readiness and
- * metrics, as a `fetch(req)` function over a {@linkcode BlobStore}. Small blobs are kept in a byte-bounded
+ * The CAS origin's request handler: `PUT`/`GET`/`HEAD /cas/<hash>`, `POST /cas`, and health, readiness and
+ * metrics (lib/common/ops-routes.ts), as a `fetch(req)` function over a {@linkcode BlobStore}. Small blobs are kept in a byte-bounded
  * read cache (content is immutable, so a cached blob is never stale) and answered synchronously.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { Counter, Gauge } from "prom-client";
 import { contentRange, parseByteRange } from "./byte-range.ts";
+import { logRequest } from "../common/access-log.ts";
 import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
 import { parseKey, type BlobKey, type HashAlgorithm } from "../common/key.ts";
 import { silentLogger, type Logger } from "../common/log.ts";
 import { Lru } from "../lru.ts";
-import { createMetrics, metricsResponse, type HttpMetrics, type RouteMetrics } from "../common/prometheus.ts";
+import { opsRoutes, type OpsRoutes } from "../common/ops-routes.ts";
+import { createMetrics, type HttpMetrics, type RouteMetrics } from "../common/prometheus.ts";
+import { pathOf } from "../common/request-path.ts";
 import { MultipartError, multipartBoundary, readMultipart } from "./multipart.ts";
 import { StoreError, fileStream, type BlobStore, type PutResult } from "./store.ts";
 
@@ -65,7 +68,6 @@ const ROUTE_BLOB = "/cas/:hash";
 const ROUTE_POST = "/cas";
 const ROUTE_UNMATCHED = "unmatched";
 const BLOB_METHODS = ["GET", "HEAD", "PUT"] as const;
-const READ_METHODS = ["GET", "HEAD"] as const;
 // Methods outside this set are counted as "OTHER" so clients cannot grow the metric's label set.
 const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]);
 const NO_BODY: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
@@ -87,11 +89,12 @@ export function createCasServer(options: CasServerOptions): CasServer {
   // Blob reads are the hot path: their metric handles are bound once instead of looked up per request.
   const getBlobMetrics = metrics.route("GET", ROUTE_BLOB);
   const headBlobMetrics = metrics.route("HEAD", ROUTE_BLOB);
+  const ops = opsRoutes({ health: true, ready: readiness, metrics: metrics.registry });
 
   function fetch(req: Request): Response | Promise<Response> {
     const started = performance.now();
     const path = pathOf(req.url);
-    const route = routeOf(path);
+    const route = routeOf(path, ops);
     let result: Response | Promise<Response>;
     try {
       result = dispatch(req, route, path);
@@ -106,11 +109,9 @@ export function createCasServer(options: CasServerOptions): CasServer {
   }
 
   function finish(req: Request, route: string, path: string, started: number, res: Response): Response {
-    const seconds = (performance.now() - started) / 1000;
-    metricsFor(req.method, route).observe(res.status, seconds);
-    if (accessLog) {
-      logger.info("request", { method: req.method, path, status: res.status, ms: Math.round(seconds * 1e6) / 1e3 });
-    }
+    const ms = performance.now() - started;
+    metricsFor(req.method, route).observe(res.status, ms / 1000);
+    if (accessLog) logRequest(logger, { req, status: res.status, ms });
     return res;
   }
 
@@ -155,17 +156,8 @@ export function createCasServer(options: CasServerOptions): CasServer {
         if (method !== "POST") return methodNotAllowed(["POST"]);
         if (!authorized(req)) return unauthorized();
         return receive(req, "sha256");
-      case "/healthz":
-        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
-        return Response.json({ status: "ok" });
-      case "/readyz":
-        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
-        return readiness();
-      case "/metrics":
-        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
-        return metricsResponse(metrics.registry);
       default:
-        return errorResponse(404, "not_found", "no such route");
+        return ops.answer(req, path) ?? errorResponse(404, "not_found", "no such route");
     }
   }
 
@@ -327,19 +319,11 @@ function unauthorized(): Response {
   });
 }
 
-/** The path of a request URL, without the query; no percent-decoding, so an encoded slash stays in the key. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return "/";
-  const query = url.indexOf("?", start);
-  return query === -1 ? url.slice(start) : url.slice(start, query);
-}
-
 /** The metric route: a fixed pattern, never the raw path. */
-function routeOf(path: string): string {
+function routeOf(path: string, ops: OpsRoutes): string {
   if (path.startsWith("/cas/")) return ROUTE_BLOB;
   if (path === "/cas") return ROUTE_POST;
-  if (path === "/healthz" || path === "/readyz" || path === "/metrics") return path;
+  if (ops.has(path)) return path;
   return ROUTE_UNMATCHED;
 }
 
