@@ -14,6 +14,11 @@ export const DEFAULT_MAX_SEND_LAG_MS = 10;
 export const MIN_RATE_SHARE = 0.99;
 /** More than this share of requests waiting for a free `--max-inflight` slot fails the run with 3. */
 export const MAX_SLOT_WAIT_SHARE = 0.01;
+/**
+ * Fewer requests than this are too few to judge the generator by: their p99 is their maximum and 1% of them less
+ * than one request, so one hiccup of a shared machine would decide the run.
+ */
+export const MIN_REQUESTS_TO_JUDGE = 100;
 
 export type ExitCode = 0 | 1 | 3;
 
@@ -60,7 +65,7 @@ export function verdict(
 export function generatorShortfalls(summary: AttackSummary, maxSendLagMs: number): string[] {
   const out: string[] = [];
   const n = summary.requests;
-  if (n === 0) return out;
+  if (n < MIN_REQUESTS_TO_JUDGE) return out;
   const target = summary.targetRate;
   if (target !== null && summary.achievedRate < MIN_RATE_SHARE * target) {
     const share = (summary.achievedRate / target) * 100;

@@ -91,3 +91,15 @@ test("verdict() of a run with no requests judges only the thresholds", () => {
   expect(judge(empty, []).code).toBe(0);
   expect(judge(empty, ["p99<1s"]).code).toBe(1); // nothing to measure: it does not hold
 });
+
+test("generatorShortfalls() does not judge runs of fewer than 100 requests: their p99 is their maximum", () => {
+  const m = new AttackMetrics();
+  for (let i = 0; i < 99; i++)
+    m.add(shot({ seq: i, sendLagNs: i === 0 ? 50e6 : 50_000, slotWaitNs: i === 1 ? 1e6 : 0 }));
+  expect(generatorShortfalls(m.close(), 10)).toEqual([]);
+  const hundred = new AttackMetrics();
+  for (let i = 0; i < 100; i++) hundred.add(shot({ seq: i, sendLagNs: i < 2 ? 50e6 : 50_000 }));
+  expect(generatorShortfalls(hundred.close(), 10)).toEqual([
+    "its own send lag p99 was 50ms, above --max-send-lag 10ms",
+  ]);
+});
