@@ -1,47 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { CLIENT_PROGRAM, type ClientConfig } from "../../lib/client/flags.ts";
 import { ConfigError, loadConfig } from "../../lib/common/config.ts";
 import { PROJECT_ROOT, startProgram, type ProgramProcess } from "../../lib/common/program-process.ts";
-
-const CLIENT = resolve(PROJECT_ROOT, "client.ts");
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `bun client.ts ...args` to the end (optionally sending SIGINT after `interruptAfterMs`). */
-async function runClient(
-  args: string[],
-  options: { env?: Record<string, string>; interruptAfterMs?: number } = {},
-): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, CLIENT, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...cleanEnv(), ...options.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (options.interruptAfterMs !== undefined) setTimeout(() => proc.kill("SIGINT"), options.interruptAfterMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
-
-/** The parent's environment without the client's own variables, so a developer's shell cannot change a test. */
-function cleanEnv(): Record<string, string> {
-  const names = new Set(Object.values(CLIENT_PROGRAM.flags).flatMap((flag) => flag.env ?? []));
-  return Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !names.has(e[0])),
-  );
-}
+import { CLIENT, cleanEnv, runClient } from "../support/client-run.ts";
 
 function parse(argv: string[], env: Record<string, string> = {}): ClientConfig {
   const result = loadConfig(CLIENT_PROGRAM, argv, env);
