@@ -262,10 +262,15 @@ export class HdrHistogram {
     if (value < this.lowest) return 0;
     if (value > this.highest) return this.#size - 1;
     const ratio = value / this.lowest;
-    let octave = Math.floor(Math.log2(ratio));
-    // log2 can land on the wrong side of an exact power of two; nudge it back
-    if (2 ** octave > ratio) octave--;
-    else if (2 ** (octave + 1) <= ratio) octave++;
+    let octave: number;
+    if (ratio < 4294967296) {
+      octave = 31 - Math.clz32(ratio); // the highest bit of floor(ratio): an order faster than log2
+    } else {
+      octave = Math.floor(Math.log2(ratio));
+      // log2 can land on the wrong side of an exact power of two; nudge it back
+      if (2 ** octave > ratio) octave--;
+      else if (2 ** (octave + 1) <= ratio) octave++;
+    }
     const sub = Math.min(this.#sub - 1, Math.floor((ratio / 2 ** octave - 1) * this.#sub));
     return 1 + octave * this.#sub + sub;
   }
