@@ -61,86 +61,108 @@ function target(name: string, method: string, url: string): Target {
 }
 
 function parseJsonResult(line: string, source: string, number: number): ShotResult {
-  const fail = (reason: string): never => {
-    throw new ResultsFormatError(`${source} line ${number}: ${reason}`);
-  };
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch (err) {
-    fail(`not JSON: ${(err as Error).message}`);
+    throw lineError(source, number, `not JSON: ${(err as Error).message}`);
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return fail("expected one result object per line");
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw lineError(source, number, "expected one result object per line");
+  }
   const o = v as Record<string, unknown>; // checked to be a plain object just above
-  const num = (key: string, optional = false): number => {
-    const x = o[key];
-    if (x === undefined && optional) return 0;
-    if (typeof x !== "number" || !(x >= 0)) return fail(`${key} must be a number of at least 0`);
-    return x;
-  };
-  const str = (key: string): string => {
-    const x = o[key];
-    if (x === undefined || x === null) return "";
-    if (typeof x !== "string") return fail(`${key} must be a string`);
-    return x;
-  };
-  if (typeof o.timestamp !== "string") fail("timestamp must be an RFC 3339 time");
-  let dueNs: bigint | undefined;
+  const timestamp = o.timestamp;
+  if (typeof timestamp !== "string") throw lineError(source, number, "timestamp must be an RFC 3339 time");
+  let due: number;
   try {
-    dueNs = timestampNs(o.timestamp as string); // checked to be a string just above
+    due = dueMsOf(timestamp);
   } catch (err) {
-    fail((err as Error).message);
+    throw lineError(source, number, (err as Error).message);
   }
-  const due = dueMs(dueNs ?? fail("timestamp must not be the zero time"));
-  const latencyNs = num("latency");
-  const sendLagNs = num("send_lag", true);
+  const sendLagNs = field(o, "send_lag", true, source, number);
   const r: ShotResult = {
-    seq: num("seq", true),
-    target: target(str("attack"), str("method"), str("url")),
+    seq: field(o, "seq", true, source, number),
+    target: target(
+      text(o, "attack", source, number),
+      text(o, "method", source, number),
+      text(o, "url", source, number),
+    ),
     due,
     sent: due + sendLagNs / 1e6,
-    latencyNs,
+    latencyNs: field(o, "latency", false, source, number),
     sendLagNs,
-    queueNs: num("queue_wait", true),
-    slotWaitNs: num("slot_wait", true),
-    status: num("code"),
-    bytesIn: num("bytes_in", true),
-    bytesOut: num("bytes_out", true),
+    queueNs: field(o, "queue_wait", true, source, number),
+    slotWaitNs: field(o, "slot_wait", true, source, number),
+    status: field(o, "code", false, source, number),
+    bytesIn: field(o, "bytes_in", true, source, number),
+    bytesOut: field(o, "bytes_out", true, source, number),
   };
-  const error = str("error");
+  const error = text(o, "error", source, number);
   if (error !== "") r.error = error;
   const cache = xCacheOf(o.headers);
   if (cache !== undefined) r.cache = cache;
   return r;
 }
 
-/** RFC 3339 to epoch ns, with the seconds part of the last timestamp kept: records of one second share it. */
-let lastPrefix = "";
-let lastPrefixNs = 0n;
-function timestampNs(text: string): bigint | undefined {
-  // "2026-11-25T15:37:01" then ".123456789Z" or "Z"
-  if (text.length >= 20 && text.charCodeAt(text.length - 1) === 90 && text.charCodeAt(19) !== 43) {
-    const prefix = text.slice(0, 19);
-    const frac = text.length > 20 ? text.slice(20, -1) : "";
-    if ((text.length === 20 || text[19] === ".") && /^\d{0,9}$/.test(frac)) {
-      if (prefix !== lastPrefix) {
-        const base = parseRfc3339Nano(`${prefix}Z`);
-        if (base === undefined) return undefined;
-        lastPrefix = prefix;
-        lastPrefixNs = base;
-      }
-      return lastPrefixNs + BigInt(frac.padEnd(9, "0") || "0");
-    }
-  }
-  return parseRfc3339Nano(text);
+function lineError(source: string, number: number, reason: string): ResultsFormatError {
+  return new ResultsFormatError(`${source} line ${number}: ${reason}`);
 }
 
-function dueMs(ns: bigint): number {
+/** A number field of at least 0; an optional one defaults to 0. */
+function field(o: Record<string, unknown>, key: string, optional: boolean, source: string, number: number): number {
+  const x = o[key];
+  if (x === undefined && optional) return 0;
+  if (typeof x !== "number" || !(x >= 0)) throw lineError(source, number, `${key} must be a number of at least 0`);
+  return x;
+}
+
+/** A string field; absent or null is "". */
+function text(o: Record<string, unknown>, key: string, source: string, number: number): string {
+  const x = o[key];
+  if (x === undefined || x === null) return "";
+  if (typeof x !== "string") throw lineError(source, number, `${key} must be a string`);
+  return x;
+}
+
+// The whole epoch seconds of the last "YYYY-MM-DDTHH:MM:SS" seen: the records of one second share it.
+let lastPrefix = "";
+let lastSeconds = 0;
+
+/**
+ * Epoch ms of an RFC 3339 time, computed as msFromEpochNs() would from its whole ns (so the same double), without
+ * a bigint per record for the usual `...Z` form. Throws SyntaxError for anything else, and for the zero time.
+ */
+function dueMsOf(time: string): number {
+  const n = time.length;
+  if (n >= 20 && n <= 30 && time.charCodeAt(n - 1) === 90 && (n === 20 || time.charCodeAt(19) === 46)) {
+    const prefix = time.slice(0, 19);
+    const frac = n > 21 ? time.slice(20, n - 1) : "";
+    if ((n === 20 || frac !== "") && /^\d*$/.test(frac)) {
+      if (prefix !== lastPrefix) {
+        const base = parseRfc3339Nano(`${prefix}Z`);
+        if (base === undefined) throw new SyntaxError("timestamp must not be the zero time");
+        lastSeconds = Number(base / 1_000_000_000n);
+        lastPrefix = prefix;
+      }
+      const ns = frac === "" ? 0 : Number(frac.padEnd(9, "0"));
+      return lastSeconds * 1000 + Math.floor(ns / 1e6) + (ns % 1e6) / 1e6;
+    }
+  }
+  const ns = parseRfc3339Nano(time);
+  if (ns === undefined) throw new SyntaxError("timestamp must not be the zero time");
   return msFromEpochNs(ns);
+}
+
+/** Epoch ms of whole epoch ns written as decimal digits (CSV), as msFromEpochNs() computes it. */
+function dueMsOfDigits(digits: string): number {
+  if (digits.length <= 6) return Number(digits) / 1e6;
+  return Number(digits.slice(0, -6)) + Number(digits.slice(-6)) / 1e6;
 }
 
 function xCacheOf(headers: unknown): ShotResult["cache"] {
   if (typeof headers !== "object" || headers === null) return undefined;
+  const ours = (headers as Record<string, unknown>)["X-Cache"]; // an object: checked just above
+  if (Array.isArray(ours) && typeof ours[0] === "string") return verdictOf(ours[0]);
   for (const [name, values] of Object.entries(headers)) {
     if (name.toLowerCase() !== "x-cache" || !Array.isArray(values) || typeof values[0] !== "string") continue;
     return verdictOf(values[0]);
@@ -189,45 +211,61 @@ export function splitCsv(line: string): string[] | undefined {
 }
 
 function parseCsvResult(line: string, source: string, number: number): ShotResult {
-  const fail = (reason: string): never => {
-    throw new ResultsFormatError(`${source} line ${number}: ${reason}`);
-  };
   let f: string[] | undefined;
   try {
     f = splitCsv(line);
   } catch (err) {
-    fail((err as Error).message);
+    throw lineError(source, number, (err as Error).message);
   }
-  if (f === undefined) return fail("a quoted field is not closed");
-  if (f.length !== 12 && f.length !== 15) fail(`expected 12 fields (vegeta's) or 15 (ours), got ${f.length}`);
-  const int = (i: number, what: string): number => {
-    const text = f[i]!;
-    if (!/^\d+$/.test(text)) return fail(`${what} must be a whole number, got ${JSON.stringify(text)}`);
-    return Number(text);
-  };
+  if (f === undefined) throw lineError(source, number, "a quoted field is not closed");
+  if (f.length !== 12 && f.length !== 15) {
+    throw lineError(source, number, `expected 12 fields (vegeta's) or 15 (ours), got ${f.length}`);
+  }
   const tsText = f[0]!;
-  if (!/^\d{1,19}$/.test(tsText)) fail(`timestamp must be whole ns since the epoch, got ${JSON.stringify(tsText)}`);
-  const due = dueMs(BigInt(tsText));
-  const sendLagNs = f.length === 15 ? int(12, "send lag") : 0;
+  if (!/^\d{1,19}$/.test(tsText)) {
+    throw lineError(source, number, `timestamp must be whole ns since the epoch, got ${JSON.stringify(tsText)}`);
+  }
+  const due = dueMsOfDigits(tsText);
+  const ours = f.length === 15;
+  const sendLagNs = ours ? whole(f[12]!, "send lag", source, number) : 0;
   const r: ShotResult = {
-    seq: int(8, "seq"),
+    seq: whole(f[8]!, "seq", source, number),
     target: target(f[7]!, f[9]!, f[10]!),
     due,
     sent: due + sendLagNs / 1e6,
-    latencyNs: int(2, "latency"),
+    latencyNs: whole(f[2]!, "latency", source, number),
     sendLagNs,
-    queueNs: f.length === 15 ? int(13, "queue wait") : 0,
-    slotWaitNs: f.length === 15 ? int(14, "slot wait") : 0,
-    status: int(1, "code"),
-    bytesIn: int(4, "bytes in"),
-    bytesOut: int(3, "bytes out"),
+    queueNs: ours ? whole(f[13]!, "queue wait", source, number) : 0,
+    slotWaitNs: ours ? whole(f[14]!, "slot wait", source, number) : 0,
+    status: whole(f[1]!, "code", source, number),
+    bytesIn: whole(f[4]!, "bytes in", source, number),
+    bytesOut: whole(f[3]!, "bytes out", source, number),
   };
   if (f[5] !== "") r.error = f[5]!;
   if (f[11] !== "") {
-    const text = Buffer.from(f[11]!, "base64").toString("latin1");
-    const m = /^x-cache:\s*(.*)$/im.exec(text);
-    const cache = m === null ? undefined : verdictOf(m[1]!);
+    const headers = f[11]!;
+    const cache = headers === X_CACHE_HIT ? "HIT" : headers === X_CACHE_MISS ? "MISS" : csvXCache(headers);
     if (cache !== undefined) r.cache = cache;
   }
   return r;
+}
+
+/** A whole number field of a CSV record. */
+function whole(text: string, what: string, source: string, number: number): number {
+  const n = Number(text);
+  // the digits a writer prints for a whole number, nothing else ("1e3", "0x10", " 1" and "" are refused)
+  if (!Number.isSafeInteger(n) || n < 0 || String(n) !== text) {
+    throw lineError(source, number, `${what} must be a whole number, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+// the headers column as this client writes it, so that most records need no base64 decoding
+const X_CACHE_HIT = Buffer.from("X-Cache: HIT\r\n\r\n").toString("base64");
+const X_CACHE_MISS = Buffer.from("X-Cache: MISS\r\n\r\n").toString("base64");
+
+/** The X-Cache verdict in a base64 response headers column (vegeta's `Header.Write` form). */
+function csvXCache(base64: string): ShotResult["cache"] {
+  const m = /^x-cache:\s*(.*)$/im.exec(Buffer.from(base64, "base64").toString("latin1"));
+  return m === null ? undefined : verdictOf(m[1]!);
 }
