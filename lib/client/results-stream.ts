@@ -7,8 +7,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { ShotResult } from "../loadgen.ts";
-import { epochNsFromMs } from "../report/epoch-ns.ts";
-import { rfc3339Nano } from "../report/go-format.ts";
+import { nanosPast, wholeSeconds } from "../report/epoch-ns.ts";
 import { targetName } from "../report/attack-metrics.ts";
 
 export type ResultsFormat = "json" | "csv";
@@ -71,13 +70,12 @@ export function openResultsWriter(path: string, format: ResultsFormat): ResultsW
 
 /** One JSON line: vegeta's `Result` in its field order, then ours. */
 export function formatResultJson(r: ShotResult): string {
-  const t = timing(r);
+  const t = fragments(r.target);
   return (
-    `{"attack":${JSON.stringify(targetName(r.target))},"seq":${r.seq},"code":${r.status},` +
-    `"timestamp":"${rfc3339Nano(t.due)}","latency":${t.latency},"bytes_out":${r.bytesOut},"bytes_in":${r.bytesIn},` +
-    `"error":${JSON.stringify(r.error ?? "")},"body":null,"method":${JSON.stringify(r.target.method)},` +
-    `"url":${JSON.stringify(r.target.url)},"headers":${r.cache === undefined ? "null" : `{"X-Cache":["${r.cache}"]}`},` +
-    `"send_lag":${t.sendLag},"queue_wait":${t.queue},"slot_wait":${t.slot}}\n`
+    `${t.jsonHead}${r.seq},"code":${r.status},"timestamp":"${rfc3339Of(r.due)}","latency":${ns(r.latencyNs)},` +
+    `"bytes_out":${r.bytesOut},"bytes_in":${r.bytesIn},"error":${r.error === undefined ? '""' : JSON.stringify(r.error)},` +
+    `"body":null${t.jsonMiddle}${r.cache === undefined ? "null" : X_CACHE_JSON[r.cache]},` +
+    `"send_lag":${ns(r.sendLagNs)},"queue_wait":${ns(r.queueNs ?? 0)},"slot_wait":${ns(r.slotWaitNs ?? 0)}}\n`
   );
 }
 
@@ -87,14 +85,15 @@ export function formatResultJson(r: ShotResult): string {
  * was one), then send lag, queue wait and slot wait (ns).
  */
 export function formatResultCsv(r: ShotResult): string {
-  const t = timing(r);
+  const t = fragments(r.target);
   const headers = r.cache === undefined ? "" : X_CACHE_BASE64[r.cache];
   return (
-    `${t.due},${r.status},${t.latency},${r.bytesOut},${r.bytesIn},${csvField(r.error ?? "")},,` +
-    `${csvField(targetName(r.target))},${r.seq},${csvField(r.target.method)},${csvField(r.target.url)},${headers},` +
-    `${t.sendLag},${t.queue},${t.slot}\n`
+    `${epochNsDigits(r.due)},${r.status},${ns(r.latencyNs)},${r.bytesOut},${r.bytesIn},${csvField(r.error ?? "")},,` +
+    `${t.csvName},${r.seq},${t.csvRequest},${headers},${ns(r.sendLagNs)},${ns(r.queueNs ?? 0)},${ns(r.slotWaitNs ?? 0)}\n`
   );
 }
+
+const X_CACHE_JSON = { HIT: '{"X-Cache":["HIT"]}', MISS: '{"X-Cache":["MISS"]}' };
 
 /** Go's `http.Header.Write` of the one header, plus the blank line vegeta adds. */
 const X_CACHE_BASE64 = {
@@ -102,15 +101,63 @@ const X_CACHE_BASE64 = {
   MISS: Buffer.from("X-Cache: MISS\r\n\r\n").toString("base64"),
 };
 
-/** The record's times in whole ns, rounded exactly as the report rounds them. */
-function timing(r: ShotResult): { due: bigint; latency: number; sendLag: number; queue: number; slot: number } {
-  return {
-    due: epochNsFromMs(r.due),
-    latency: Math.max(0, Math.round(r.latencyNs)),
-    sendLag: Math.max(0, Math.round(r.sendLagNs)),
-    queue: Math.max(0, Math.round(r.queueNs ?? 0)),
-    slot: Math.max(0, Math.round(r.slotWaitNs ?? 0)),
-  };
+/** A duration in whole ns, rounded exactly as the report rounds it. */
+function ns(value: number): number {
+  return Math.max(0, Math.round(value));
+}
+
+/** The parts of a record that depend only on its target, escaped once per target rather than once per record. */
+interface Fragments {
+  jsonHead: string;
+  jsonMiddle: string;
+  csvName: string;
+  csvRequest: string;
+}
+
+const byTarget = new WeakMap<ShotResult["target"], Fragments>();
+
+function fragments(target: ShotResult["target"]): Fragments {
+  let f = byTarget.get(target);
+  if (f === undefined) {
+    f = {
+      jsonHead: `{"attack":${JSON.stringify(targetName(target))},"seq":`,
+      jsonMiddle: `,"method":${JSON.stringify(target.method)},"url":${JSON.stringify(target.url)},"headers":`,
+      csvName: csvField(targetName(target)),
+      csvRequest: `${csvField(target.method)},${csvField(target.url)}`,
+    };
+    byTarget.set(target, f);
+  }
+  return f;
+}
+
+// "YYYY-MM-DDTHH:MM:SS" of the last whole second formatted: the records of one second share it
+let lastSecond = NaN;
+let lastPrefix = "";
+
+/** Go's RFC 3339 with ns of epoch ms, equal to rfc3339Nano(epochNsFromMs(ms)), without a bigint per record. */
+function rfc3339Of(ms: number): string {
+  let s = wholeSeconds(ms);
+  let nanos = nanosPast(ms, s);
+  if (nanos >= 1e9) {
+    s += 1;
+    nanos -= 1e9;
+  }
+  if (s !== lastSecond) {
+    lastSecond = s;
+    lastPrefix = new Date(s * 1000).toISOString().slice(0, 19);
+  }
+  return nanos === 0 ? `${lastPrefix}Z` : `${lastPrefix}.${String(nanos).padStart(9, "0").replace(/0+$/, "")}Z`;
+}
+
+/** Whole epoch ns of epoch ms as decimal digits, equal to String(epochNsFromMs(ms)). */
+function epochNsDigits(ms: number): string {
+  let s = wholeSeconds(ms);
+  let nanos = nanosPast(ms, s);
+  if (nanos >= 1e9) {
+    s += 1;
+    nanos -= 1e9;
+  }
+  return s === 0 ? String(nanos) : `${s}${String(nanos).padStart(9, "0")}`;
 }
 
 /** Go's `encoding/csv` quoting: quote a field holding a comma, quote, CR, LF or a leading space. */

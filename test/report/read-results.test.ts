@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { formatResultCsv, formatResultJson, openResultsWriter } from "../../lib/client/results-stream.ts";
 import type { ShotResult } from "../../lib/loadgen.ts";
 import { AttackMetrics } from "../../lib/report/attack-metrics.ts";
+import { epochNsFromMs } from "../../lib/report/epoch-ns.ts";
+import { rfc3339Nano } from "../../lib/report/go-format.ts";
 import { renderJson } from "../../lib/report/json.ts";
 import { forEachLine, parseResultLine, ResultsFormatError, splitCsv } from "../../lib/report/read-results.ts";
 import { readReportInputs } from "../../lib/report/report-inputs.ts";
@@ -56,6 +58,15 @@ describe("results records", () => {
       kept({ ...r, target: { ...r.target, name: "GET http://x/" } }),
     );
     expect(kept(parseResultLine(formatResultJson(odd).trimEnd(), "r", 1))).toEqual(kept(odd));
+  });
+
+  test("record timestamps are the whole ns of the due time, as the report takes them", () => {
+    for (let i = 0; i < 20_000; i++) {
+      const due = T0 + i * 0.0731 + performance.now() / 1e3;
+      const json = JSON.parse(formatResultJson(shot({ due }))) as { timestamp: string };
+      expect(json.timestamp).toBe(rfc3339Nano(epochNsFromMs(due)));
+      expect(splitCsv(formatResultCsv(shot({ due })))![0]).toBe(String(epochNsFromMs(due)));
+    }
   });
 
   test("a CSV record has vegeta's 12 columns in encode --to csv order, then ours, and reads back", () => {
