@@ -15,12 +15,13 @@ import {
   parseString,
   repeatable,
   type Config,
+  type Flag,
 } from "../common/config.ts";
 import { COMMON_FLAGS, DEFAULT_CACHE_PORT, DEFAULT_SERVER_PORT, hostFlag } from "../common/shared-flags.ts";
 import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT_MS } from "../loadgen.ts";
 import { parseRate } from "./rate.ts";
-import { parseReportKind } from "../report/hist.ts";
+import { parseReportKind, type ReportKind } from "../report/hist.ts";
 import { parseThreshold } from "../report/thresholds.ts";
 import { DEFAULT_MAX_SEND_LAG_MS } from "../report/verdict.ts";
 import { parseResultsFormat } from "./results-stream.ts";
@@ -30,6 +31,18 @@ import { loadBody, parseHeader, parseTargetUrl } from "./url-targets.ts";
 import { parseDistribution, parseRatio, type Distribution } from "./workload.ts";
 
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `--report` here and `report --type`: which report goes to stdout, read from the env var `env`. */
+export function reportKindFlag(env: string): Flag<ReportKind> {
+  return flag({
+    help: "Report on stdout (or --output): json, text, hist[0,1ms,5ms,...] or hdrplot",
+    default: { kind: "json" },
+    parse: parseReportKind,
+    env: [env],
+    metavar: "TYPE",
+    defaultText: "json",
+  });
+}
 
 /** `--threshold`, shared by the attack and `report`: the expressions a CI job fails on. */
 export const THRESHOLD_FLAG = repeatable({
@@ -145,14 +158,7 @@ export const CLIENT_PROGRAM = defineProgram({
       metavar: "DURATION",
       defaultText: "30s",
     }),
-    report: flag({
-      help: "Report on stdout (or --output): json, text, hist[0,1ms,5ms,...] or hdrplot",
-      default: { kind: "json" },
-      parse: parseReportKind,
-      env: ["ATTACK_REPORT"],
-      metavar: "TYPE",
-      defaultText: "json",
-    }),
+    report: reportKindFlag("ATTACK_REPORT"),
     output: flag({
       help: "Write the report to this file instead of stdout",
       default: "",

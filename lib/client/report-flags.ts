@@ -4,8 +4,7 @@
  */
 import { defineProgram, flag, parseString, type Config } from "../common/config.ts";
 import { COMMON_FLAGS } from "../common/shared-flags.ts";
-import { parseReportKind } from "../report/hist.ts";
-import { MAX_SEND_LAG_FLAG, THRESHOLD_FLAG } from "./flags.ts";
+import { MAX_SEND_LAG_FLAG, reportKindFlag, THRESHOLD_FLAG } from "./flags.ts";
 
 export const REPORT_PROGRAM = defineProgram({
   name: "client report",
@@ -25,14 +24,7 @@ export const REPORT_PROGRAM = defineProgram({
     "3 the generator fell behind its schedule in the runs reported.",
   ].join("\n"),
   flags: {
-    type: flag({
-      help: "Report on stdout (or --output): json, text, hist[0,1ms,5ms,...] or hdrplot",
-      default: { kind: "json" },
-      parse: parseReportKind,
-      env: ["REPORT_TYPE"],
-      metavar: "TYPE",
-      defaultText: "json",
-    }),
+    type: reportKindFlag("REPORT_TYPE"),
     output: flag({
       help: "Write the report to this file instead of stdout",
       default: "",

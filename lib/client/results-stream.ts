@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { ShotResult } from "../loadgen.ts";
-import { nanosPast, wholeSeconds } from "../report/epoch-ns.ts";
+import { carriedSeconds, nanosPast } from "../report/epoch-ns.ts";
 import { targetName } from "../report/attack-metrics.ts";
 
 export type ResultsFormat = "json" | "csv";
@@ -136,12 +136,8 @@ let lastPrefix = "";
 
 /** Go's RFC 3339 with ns of epoch ms, equal to rfc3339Nano(epochNsFromMs(ms)), without a bigint per record. */
 function rfc3339Of(ms: number): string {
-  let s = wholeSeconds(ms);
-  let nanos = nanosPast(ms, s);
-  if (nanos >= 1e9) {
-    s += 1;
-    nanos -= 1e9;
-  }
+  const s = carriedSeconds(ms);
+  const nanos = nanosPast(ms, s);
   if (s !== lastSecond) {
     lastSecond = s;
     lastPrefix = new Date(s * 1000).toISOString().slice(0, 19);
@@ -151,12 +147,8 @@ function rfc3339Of(ms: number): string {
 
 /** Whole epoch ns of epoch ms as decimal digits, equal to String(epochNsFromMs(ms)). */
 function epochNsDigits(ms: number): string {
-  let s = wholeSeconds(ms);
-  let nanos = nanosPast(ms, s);
-  if (nanos >= 1e9) {
-    s += 1;
-    nanos -= 1e9;
-  }
+  const s = carriedSeconds(ms);
+  const nanos = nanosPast(ms, s);
   return s === 0 ? String(nanos) : `${s}${String(nanos).padStart(9, "0")}`;
 }
 

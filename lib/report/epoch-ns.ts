@@ -14,6 +14,15 @@ export function nanosPast(ms: number, seconds: number): number {
   return Math.round((ms - seconds * 1000) * 1e6);
 }
 
+/**
+ * Whole epoch seconds of epoch ms with the nanoseconds' carry: `nanosPast(ms, carriedSeconds(ms))` is always
+ * below 1e9, as a timestamp's fraction must be.
+ */
+export function carriedSeconds(ms: number): number {
+  const s = wholeSeconds(ms);
+  return nanosPast(ms, s) >= 1e9 ? s + 1 : s;
+}
+
 /** Epoch ms to whole epoch ns. */
 export function epochNsFromMs(ms: number): bigint {
   const s = wholeSeconds(ms);
