@@ -2,7 +2,7 @@
  * The nginx anchor: nginx in a temp prefix on an ephemeral 127.0.0.1 port (1 worker, pinned to a core,
  * serving one file). Stop what you start.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../lib/common/program-process.ts";
@@ -12,13 +12,35 @@ export interface Nginx {
   url: string;
   /** URL of the served file. */
   fileUrl: string;
+  /** Base URL of the WebDAV location (PUT, DELETE; writes land under `options.dav`), when one was asked for. */
+  davUrl: string;
   stop(): Promise<void>;
 }
 
-/** Starts nginx (1 worker, sendfile, open_file_cache, keep-alive without limit) serving `fileBytes` bytes. */
-export async function startNginx(options: { core: number; fileBytes?: number }): Promise<Nginx> {
+/**
+ * Starts nginx (1 worker, sendfile, open_file_cache, keep-alive without limit) serving `fileBytes` bytes, and,
+ * with `dav` (a directory), a WebDAV location `/dav/` storing PUTs there (ccache's documented HTTP backend setup,
+ * also the PUT anchor): no size limit, request bodies buffered in a temp file in that same directory.
+ */
+export async function startNginx(options: { core: number; fileBytes?: number; dav?: string }): Promise<Nginx> {
   const prefix = mkdtempSync(join(tmpdir(), "cas-bench-nginx-"));
   const port = freePort();
+  if (options.dav !== undefined) {
+    // nginx's workers drop to an unprivileged user: let them write there
+    mkdirSync(join(options.dav, ".nginx-tmp"), { recursive: true });
+    chmodSync(options.dav, 0o777);
+    chmodSync(join(options.dav, ".nginx-tmp"), 0o777);
+  }
+  const dav =
+    options.dav === undefined
+      ? ""
+      : `location /dav/ {
+      alias ${options.dav}/;
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      client_max_body_size 0;
+      client_body_temp_path ${options.dav}/.nginx-tmp;
+    }`;
   writeFileSync(join(prefix, "file"), Buffer.alloc(options.fileBytes ?? 1_000, "x"));
   writeFileSync(
     join(prefix, "nginx.conf"),
@@ -43,6 +65,7 @@ http {
     listen 127.0.0.1:${port};
     root ${prefix};
     location / { }
+    ${dav}
   }
 }
 `,
@@ -63,6 +86,7 @@ http {
   return {
     url,
     fileUrl: url + "/file",
+    davUrl: url + "/dav",
     async stop() {
       proc.kill("SIGQUIT");
       await proc.exited;

@@ -8,7 +8,7 @@ import type { FileHandle } from "node:fs/promises";
 import { Counter, Gauge } from "prom-client";
 import { contentRange, parseByteRange } from "./byte-range.ts";
 import { logRequest } from "../common/access-log.ts";
-import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
+import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
 import { parseKey, type BlobKey, type HashAlgorithm } from "../common/key.ts";
 import { silentLogger, type Logger } from "../common/log.ts";
 import { Lru } from "../lru.ts";
@@ -17,6 +17,7 @@ import { createMetrics, type HttpMetrics, type RouteMetrics } from "../common/pr
 import { pathOf } from "../common/request-path.ts";
 import { MultipartError, multipartBoundary, readMultipart } from "./multipart.ts";
 import { StoreError, fileStream, type BlobStore, type PutResult } from "./store.ts";
+import { DEFAULT_MAX_UPLOADS, rateBounded, uploadSlots, type RateBoundOptions } from "./upload-limits.ts";
 
 /** Read cache size unless configured. */
 export const DEFAULT_READ_CACHE_BYTES = 64 * 2 ** 20;
@@ -39,6 +40,10 @@ export interface CasServerOptions {
   readCacheBytes?: number;
   /** Blobs up to this size are read whole and cached; larger ones stream from disk. @default DEFAULT_READ_CACHE_ITEM_BYTES */
   readCacheItemBytes?: number;
+  /** The slowest an upload may be (408 below it); see lib/server/upload-limits.ts for the defaults. */
+  uploadRate?: RateBoundOptions;
+  /** Uploads in flight at once, 503 beyond; 0 means no cap. @default DEFAULT_MAX_UPLOADS */
+  maxUploads?: number;
 }
 
 export interface CasServer {
@@ -85,6 +90,7 @@ export function createCasServer(options: CasServerOptions): CasServer {
       ? new Lru<string, BlobView>({ maxBytes: cacheBytes, sizeOf: (k, v) => k.length + v.size })
       : undefined;
   const tokenDigest = options.writeToken ? sha256(options.writeToken) : undefined;
+  const uploads = uploadSlots(options.maxUploads ?? DEFAULT_MAX_UPLOADS);
   registerStoreMetrics(metrics, store);
   // Blob reads are the hot path: their metric handles are bound once instead of looked up per request.
   const getBlobMetrics = metrics.route("GET", ROUTE_BLOB);
@@ -130,6 +136,10 @@ export function createCasServer(options: CasServerOptions): CasServer {
       return errorResponse(status, err.code, err.message);
     }
     if (err instanceof MultipartError) return errorResponse(400, "bad_multipart", err.message);
+    if (err instanceof HttpError) {
+      logger.debug("upload refused", { method: req.method, route, error: err.code, message: err.message });
+      return toErrorResponse(err);
+    }
     if (err instanceof Error && err.name === "AbortError") {
       // The client went away mid-upload; nobody reads this answer.
       logger.debug("upload aborted", { method: req.method, route });
@@ -228,15 +238,26 @@ export function createCasServer(options: CasServerOptions): CasServer {
   }
 
   async function receive(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
+    uploads.take();
+    try {
+      return await receiveBody(req, target);
+    } finally {
+      uploads.release();
+    }
+  }
+
+  async function receiveBody(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
     const declared = declaredLength(req);
     const boundary = multipartBoundary(req.headers.get("content-type"));
+    // A slow client is cut off (408) instead of holding its socket and temp file until Bun's idle timeout.
+    const body = req.body === null ? NO_BODY : rateBounded(req.body, options.uploadRate);
     let result: PutResult | undefined;
     if (boundary === undefined) {
       if (declared !== undefined && declared > store.maxBlobBytes) throw tooLarge();
-      result = await store.put(target, req.body ?? NO_BODY, { declaredSize: declared });
+      result = await store.put(target, body, { declaredSize: declared });
     } else {
       if (declared !== undefined && declared > store.maxBlobBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge();
-      for await (const part of readMultipart(req.body ?? NO_BODY, boundary)) {
+      for await (const part of readMultipart(body, boundary)) {
         if (part.name === "file" && result === undefined) result = await store.put(target, part.body);
       }
       if (result === undefined) return errorResponse(400, "missing_file", 'the multipart body has no "file" field');
@@ -254,7 +275,11 @@ export function createCasServer(options: CasServerOptions): CasServer {
 
   async function readiness(): Promise<Response> {
     if (await store.ready()) return Response.json({ status: "ready" });
-    return errorResponse(503, "not_ready", "the data directory is not writable or the store quota is reached");
+    return errorResponse(
+      503,
+      "not_ready",
+      "the data directory is not writable, the store quota is reached or the disk is full",
+    );
   }
 
   function authorized(req: Request): boolean {

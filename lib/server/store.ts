@@ -4,7 +4,7 @@
  * One process per data directory: the blob count and byte total are scanned at open and then kept in memory.
  */
 import type { FileHandle } from "node:fs/promises";
-import { access, link, lstat, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
+import { access, link, lstat, mkdir, open, readdir, rm, stat, statfs, unlink } from "node:fs/promises";
 import { constants } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -12,6 +12,12 @@ import { hasherFor, parseKey, type BlobKey, type HashAlgorithm } from "../common
 
 /** Largest blob accepted unless configured: 1 GiB (also bounds one upload's time and temp space). */
 export const DEFAULT_MAX_BLOB_BYTES = 2 ** 30;
+
+/**
+ * Free space below which the store is not ready for writes unless configured: 1 MiB. A full disk keeps the
+ * temp dir writable (permission is not space), so readiness also asks the file system what is left.
+ */
+export const DEFAULT_MIN_FREE_BYTES = 2 ** 20;
 
 /** Why a put was refused; the HTTP layer maps each code to a status (400, 413, 507). */
 export type StoreErrorCode = "digest_mismatch" | "too_large" | "insufficient_storage";
@@ -31,6 +37,8 @@ export interface StoreOptions {
   maxBlobBytes?: number;
   /** Quota on the sum of stored blob sizes; 0 means unlimited. @default 0 */
   maxBytes?: number;
+  /** ready() is false while the data volume has less free space than this. @default DEFAULT_MIN_FREE_BYTES */
+  minFreeBytes?: number;
 }
 
 export interface PutOptions {
@@ -77,7 +85,10 @@ export interface BlobStore {
    * key is the content's digest. Throws StoreError; on any failure nothing is left behind.
    */
   put(target: BlobKey | HashAlgorithm, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<PutResult>;
-  /** True when the store can take writes: the temp dir is writable and the quota not reached. */
+  /**
+   * True when the store can take writes: the temp dir is writable, the quota not reached, and the volume has
+   * at least `minFreeBytes` and a free inode left.
+   */
   ready(): Promise<boolean>;
   stats(): StoreStats;
 }
@@ -95,6 +106,7 @@ const SYNC_EVERY_BYTES = 32 * 2 ** 20;
 export async function openStore(dir: string, options: StoreOptions = {}): Promise<BlobStore> {
   const maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
   const maxBytes = options.maxBytes ?? 0;
+  const minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
   const tmpDir = join(dir, "tmp");
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
@@ -284,7 +296,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       // Recreated if it vanished, as a PUT would; a file in its place (EEXIST) is not ready.
       await mkdir(tmpDir, { recursive: true });
       await access(tmpDir, constants.W_OK);
-      return true;
+      return await hasRoom(tmpDir, minFreeBytes);
     } catch {
       return false;
     }
@@ -339,6 +351,16 @@ export function fileStream(handle: FileHandle, start: number, end: number): Read
     },
     { highWaterMark: 0 },
   );
+}
+
+/** Whether the volume holding `path` has `minFree` bytes and an inode left for this process to use. */
+async function hasRoom(path: string, minFree: number): Promise<boolean> {
+  const fs = await statfs(path);
+  // Root may also use the blocks reserved for it (ext4 keeps 5%); anyone else only the available ones.
+  const blocks = process.getuid?.() === 0 ? fs.bfree : fs.bavail;
+  // Some file systems (btrfs) report no inode counts at all: files = 0 there means "not limited".
+  const inodes = fs.files === 0 || fs.ffree > 0;
+  return blocks * fs.bsize >= minFree && inodes;
 }
 
 class ShortWriteError extends Error {

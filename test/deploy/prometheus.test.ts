@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PROJECT_ROOT, freePort } from "../../lib/common/program-process.ts";
 import { startLocalStack, type LocalStack } from "../support/local-stack.ts";
+import { requireTool } from "../support/requires.ts";
 import { runCommand } from "../support/run-command.ts";
 import { dashboardQueries, loadDashboard, withFixedInterval } from "../support/promql.ts";
 
@@ -53,7 +54,11 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
-describe("Prometheus with the project's scrape config", () => {
+// Debian's package prometheus brings both the server and promtool.
+const hasPrometheus = requireTool("prometheus", "apt-get install prometheus");
+const hasPromtool = requireTool("promtool", "apt-get install prometheus");
+
+describe.skipIf(!hasPrometheus || !hasPromtool)("Prometheus with the project's scrape config", () => {
   let stack: LocalStack;
   let prometheus: Subprocess<"ignore", "ignore", "pipe"> | undefined;
   let dir: string;

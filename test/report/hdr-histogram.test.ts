@@ -1,17 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HdrHistogram, nearestRank } from "../../lib/report/hdr-histogram.ts";
-
-/** Seeded PRNG (mulberry32) so every run checks the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../support/prng.ts";
 
 function normal(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -56,7 +45,7 @@ const DATASETS: Record<string, (rand: () => number) => number> = {
 describe("HdrHistogram.quantile()", () => {
   for (const [name, draw] of Object.entries(DATASETS)) {
     test(`is within 0.1% of the exact sorted value on ${name} data`, () => {
-      const rand = random(42);
+      const rand = prng(42);
       const values = new Float64Array(N);
       const histogram = new HdrHistogram();
       for (let i = 0; i < N; i++) {
@@ -69,7 +58,7 @@ describe("HdrHistogram.quantile()", () => {
   }
 
   test("is within 1% with 2 significant digits", () => {
-    const rand = random(7);
+    const rand = prng(7);
     const values = new Float64Array(50_000);
     const histogram = new HdrHistogram({ significantDigits: 2 });
     for (let i = 0; i < values.length; i++) histogram.record((values[i] = 1e6 * Math.exp(normal(rand))));
@@ -166,7 +155,7 @@ describe("HdrHistogram bounds", () => {
 
 describe("HdrHistogram.merge()", () => {
   test("equals recording every value in one histogram", () => {
-    const rand = random(3);
+    const rand = prng(3);
     const all = new HdrHistogram();
     const parts = [new HdrHistogram(), new HdrHistogram(), new HdrHistogram()];
     for (let i = 0; i < 30_000; i++) {
@@ -202,7 +191,7 @@ describe("HdrHistogram.merge()", () => {
 
 describe("HdrHistogram.countBelow()", () => {
   test("is exact at round millisecond bounds and within one bucket elsewhere", () => {
-    const rand = random(11);
+    const rand = prng(11);
     const values = new Float64Array(100_000);
     const histogram = new HdrHistogram();
     for (let i = 0; i < values.length; i++) histogram.record((values[i] = Math.round(1e6 * Math.exp(normal(rand)))));
@@ -232,7 +221,7 @@ describe("HdrHistogram.reset()", () => {
 
 describe("HdrHistogram.toData() and fromData()", () => {
   test("round-trip through JSON to the same quantiles, counts and bounds", () => {
-    const rand = random(5);
+    const rand = prng(5);
     const histogram = new HdrHistogram();
     for (let i = 0; i < 20_000; i++) histogram.record(Math.round(1e5 * Math.exp(2 * normal(rand))));
     histogram.record(0);
