@@ -12,6 +12,7 @@ import { PROJECT_ROOT, freePort } from "../../lib/common/program-process.ts";
 import { startLocalStack, type LocalStack } from "../support/local-stack.ts";
 import { requireTool } from "../support/requires.ts";
 import { runCommand } from "../support/run-command.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { dashboardQueries, loadDashboard, withFixedInterval } from "../support/promql.ts";
 
 const PROJECT_CONFIG = resolve(PROJECT_ROOT, "monitoring/prometheus/prometheus.yml");
@@ -37,21 +38,6 @@ function localScrapeConfig(project: Obj, targets: Record<(typeof CAS_JOBS)[numbe
     rule_files: ruleFiles,
     scrape_configs: jobs,
   };
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await Bun.sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 // Debian's package prometheus brings both the server and promtool.
