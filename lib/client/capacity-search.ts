@@ -7,8 +7,9 @@
  * No clock and no I/O: the caller runs each step and says how it went.
  */
 
-/** How a step went: every threshold held with the generator on schedule, a threshold failed, or the generator fell behind. */
-export type StepOutcome = "pass" | "fail" | "generator-bound";
+import type { StepOutcome } from "../report/steps.ts";
+
+export type { StepOutcome } from "../report/steps.ts";
 
 export interface SearchStep {
   /** Requests per second asked. */

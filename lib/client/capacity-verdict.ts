@@ -4,6 +4,7 @@
  * target broke, a step the generator could not keep, --max-rate or the time limit). Pure.
  */
 import { goDuration } from "../report/go-format.ts";
+import type { CapacityFinding } from "../report/steps.ts";
 import { bracket, type SearchEnd, type StepOutcome } from "./capacity-search.ts";
 
 /** What the verdict needs of one step that ran. */
@@ -19,14 +20,10 @@ export interface SearchedStep {
   generator: readonly string[];
 }
 
-export interface CapacityVerdict {
-  /** The highest rate that held, per second; null when none did. */
-  capacity: number | null;
-  /** The step above it that did not hold, when one ran. */
+/** The finding every report shows (the highest rate that held, the line, the exit code), and the step above it. */
+export interface CapacityVerdict extends CapacityFinding {
+  /** The step above the capacity that did not hold, when one ran. */
   bound: SearchedStep | undefined;
-  /** 0 a capacity was found; 1 no step held, by the target's fault; 3 the generator was the limit. */
-  code: 0 | 1 | 3;
-  line: string;
 }
 
 /** Judges a search from its steps, in the order they ran, and why it ended (`stopped`: interrupted). */
@@ -38,25 +35,25 @@ export function capacityVerdict(steps: readonly SearchedStep[], end: SearchEnd |
     if (first === undefined) {
       const why =
         end === "stopped" ? "stopped before a step ran" : "no step ran: the time limit is shorter than one step";
-      return { capacity: null, bound: undefined, code: 1, line: `capacity: unknown: ${why}` };
+      return { rate: null, bound: undefined, code: 1, line: `capacity: unknown: ${why}` };
     }
     if (first.outcome === "generator-bound") {
       const line = `capacity: unknown: the first step, ${rate(first.rate)}, was generator-bound (${first.generator.join("; ")})${stopped}`;
-      return { capacity: null, bound: first, code: 3, line };
+      return { rate: null, bound: first, code: 3, line };
     }
     const line = `capacity: below ${rate(first.rate)}: the first step failed ${first.failed.join(", ")}${stopped}`;
-    return { capacity: null, bound: first, code: 1, line };
+    return { rate: null, bound: first, code: 1, line };
   }
   const at = `${rate(heldStep.rate)} (p99 ${p99(heldStep.p99)})`;
   if (boundStep?.outcome === "fail") {
     const line = `capacity: ${at}; next step ${rate(boundStep.rate)} failed ${boundStep.failed.join(", ")}${stopped}`;
-    return { capacity: heldStep.rate, bound: boundStep, code: 0, line };
+    return { rate: heldStep.rate, bound: boundStep, code: 0, line };
   }
   if (boundStep !== undefined) {
     const line =
       `capacity: at least ${at}; next step ${rate(boundStep.rate)} was generator-bound ` +
       `(${boundStep.generator.join("; ")}): the generator, not the target, was the limit; add generators (--shard)${stopped}`;
-    return { capacity: heldStep.rate, bound: boundStep, code: 3, line };
+    return { rate: heldStep.rate, bound: boundStep, code: 3, line };
   }
   const why =
     end === "max-rate"
@@ -64,7 +61,7 @@ export function capacityVerdict(steps: readonly SearchedStep[], end: SearchEnd |
       : end === "stopped"
         ? "stopped early while steps still held"
         : "the time limit ended the search while steps still held";
-  return { capacity: heldStep.rate, bound: undefined, code: 0, line: `capacity: at least ${at}: ${why}` };
+  return { rate: heldStep.rate, bound: undefined, code: 0, line: `capacity: at least ${at}: ${why}` };
 }
 
 /** `31,200 req/s`. */

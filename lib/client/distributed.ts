@@ -4,6 +4,8 @@
  * saying what was expected.
  */
 import type { Shard } from "../loadgen/pacer.ts";
+import { msFromEpochNs } from "../report/epoch-ns.ts";
+import { parseRfc3339Nano } from "../report/go-format.ts";
 
 /** `I/N` with 0 <= I < N, e.g. `0/4` .. `3/4`. */
 export function parseShard(raw: string): Shard {
@@ -16,17 +18,17 @@ export function parseShard(raw: string): Shard {
   return { index, count };
 }
 
-const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
 /**
  * An RFC 3339 time (`2026-12-01T16:00:00Z`, `2026-12-01T17:00:00.250+01:00`) as epoch milliseconds, fractions
  * below a millisecond kept.
  */
 export function parseStartAt(raw: string): number {
-  const m = RFC3339.exec(raw.trim());
-  const whole = m === null ? NaN : Date.parse(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`);
-  if (m === null || Number.isNaN(whole)) {
-    throw new SyntaxError("expected an RFC 3339 time such as 2026-12-01T16:00:00Z");
+  let ns: bigint | undefined;
+  try {
+    ns = parseRfc3339Nano(raw.trim());
+  } catch {
+    ns = undefined;
   }
-  return whole + (m[3] === undefined ? 0 : Number(`0${m[3]}`) * 1000);
+  if (ns === undefined) throw new SyntaxError("expected an RFC 3339 time such as 2026-12-01T16:00:00Z");
+  return msFromEpochNs(ns);
 }

@@ -1,13 +1,16 @@
 /**
  * The HTML report: one self-contained page (no scripts, no network) with the summary, the thresholds and the
- * verdict, latency over time (p50/p99/max per window) and the percentile curve drawn as inline SVG, the
- * per-target and per-X-Cache tables, the status codes and the errors. Pure.
+ * verdict, a `--find-max` search's verdict and the steps on their own, latency over time (p50/p99/max per window,
+ * each step's start marked) and the percentile curve drawn as inline SVG, the per-target and per-X-Cache tables,
+ * the status codes and the errors. Pure.
  */
 import { observedHitRatio, type AttackSummary } from "./attack-metrics.ts";
 import { goDuration, rfc3339Nano, roundDuration } from "./go-format.ts";
 import { HDRPLOT_QUANTILES } from "./hdrplot.ts";
 import type { CasExtras } from "./json.ts";
 import type { GroupSummary } from "./per-target.ts";
+import type { StepReport } from "./steps.ts";
+import { outcomeText } from "./text.ts";
 import { formatMeasured } from "./thresholds.ts";
 
 export interface HtmlOptions {
@@ -20,7 +23,7 @@ export interface HtmlOptions {
 const W = 1080;
 const H = 300;
 const M = { top: 16, right: 20, bottom: 40, left: 64 };
-const COLORS = { p50: "#2b7bb9", p99: "#e07b00", max: "#c0392b", curve: "#6a3d9a", fail: "#c0392b" };
+const COLORS = { p50: "#2b7bb9", p99: "#e07b00", max: "#c0392b", curve: "#6a3d9a", fail: "#c0392b", step: "#777" };
 
 /** Renders the whole page. */
 export function renderHtml(summary: AttackSummary, options: HtmlOptions = {}): string {
@@ -51,10 +54,11 @@ ${summaryTable(summary, options.extras)}
 ${statusTable(summary)}
 </div>
 ${thresholdsBlock(options.extras)}
+${stepsBlock(options.extras)}
 <h2>Latency over time</h2>
 <p class="sub">Per ${goDuration(summary.windowMs * 1e6)} window, measured from each request's due time (queueing included).</p>
-<div class="legend"><span><i style="background:${COLORS.p50}"></i>p50</span><span><i style="background:${COLORS.p99}"></i>p99</span><span><i style="background:${COLORS.max}"></i>max</span><span><i style="background:${COLORS.fail};height:8px;width:8px"></i>windows with failures</span></div>
-${timeChart(summary)}
+<div class="legend"><span><i style="background:${COLORS.p50}"></i>p50</span><span><i style="background:${COLORS.p99}"></i>p99</span><span><i style="background:${COLORS.max}"></i>max</span><span><i style="background:${COLORS.fail};height:8px;width:8px"></i>windows with failures</span>${options.extras?.steps?.length ? `<span><i style="background:${COLORS.step};width:2px;height:12px"></i>step starts, numbered as in Steps</span>` : ""}</div>
+${timeChart(summary, options.extras?.steps ?? [])}
 <h2>Latency by percentile</h2>
 ${percentileChart(summary)}
 ${groupBlock("Per target", "Target", summary.byTarget)}
@@ -149,13 +153,39 @@ function groupBlock(title: string, column: string, groups: readonly GroupSummary
   return `<h2>${esc(title)}</h2><table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${rows}</table>`;
 }
 
+/** The search's verdict, then one row per step: rate asked and achieved, requests, success, p50, p99, outcome. */
+function stepsBlock(extras: CasExtras | undefined): string {
+  const steps = extras?.steps ?? [];
+  if (steps.length === 0) return "";
+  const d = (ns: number) => goDuration(roundDuration(ns));
+  const head = ["Step", "Rate asked", "Achieved", "Requests", "Success", "p50", "p99", "Outcome"];
+  const rows = steps
+    .map((step, i) => {
+      const s = step.summary;
+      const cells = [i + 1, `${step.rate.toFixed(2)}/s`, `${s.achievedRate.toFixed(2)}/s`, s.requests];
+      const more = [`${(s.success * 100).toFixed(2)}%`, d(s.latencies.p50), d(s.latencies.p99)];
+      const bad = step.judged !== undefined && step.judged.outcome !== "pass";
+      return (
+        `<tr>${[...cells, ...more].map((c) => `<td class="num">${esc(String(c))}</td>`).join("")}` +
+        `<td${bad ? ' class="bad"' : ""}>${esc(step.judged ? outcomeText(step.judged) : "-")}</td></tr>`
+      );
+    })
+    .join("");
+  const c = extras?.capacity;
+  const verdict = c ? `<p${c.code === 0 ? "" : ' class="bad"'}><b>${esc(c.line)}</b></p>` : "";
+  return `<h2>Steps</h2>${verdict}<table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${rows}</table>`;
+}
+
 function errorsBlock(s: AttackSummary): string {
   if (s.errors.length === 0) return `<h2>Errors</h2><p>None.</p>`;
   return `<h2>Errors</h2><pre>${s.errors.map(esc).join("\n")}</pre>`;
 }
 
-/** p50, p99 and max per window against seconds since the start; a red tick marks windows with failures. */
-function timeChart(s: AttackSummary): string {
+/**
+ * p50, p99 and max per window against seconds since the start; a red tick marks windows with failures, a dashed
+ * line with its number each step's start.
+ */
+function timeChart(s: AttackSummary, steps: readonly StepReport[]): string {
   const pts = s.series;
   if (pts.length === 0) return emptyChart("no requests");
   const tMax = Math.max(pts.length * (s.windowMs / 1000), 1e-9);
@@ -175,9 +205,22 @@ function timeChart(s: AttackSummary): string {
         `<rect x="${(x(p.t + mid) - 3).toFixed(1)}" y="${H - M.bottom - 8}" width="6" height="6" fill="${COLORS.fail}"><title>${p.failures} failed</title></rect>`,
     )
     .join("");
+  const marks = steps
+    .map((step, i) => {
+      const t = (step.startMs - (s.seriesStartMs ?? step.startMs)) / 1000;
+      if (!(t >= 0 && t <= tMax)) return "";
+      const at = x(t).toFixed(1);
+      return (
+        `<line class="step" x1="${at}" x2="${at}" y1="${M.top}" y2="${H - M.bottom}" stroke="${COLORS.step}" stroke-dasharray="4 3"/>` +
+        `<text x="${(x(t) + 3).toFixed(1)}" y="${M.top + 10}"><title>step ${i + 1}: ${fmtNum(step.rate)}/s</title>${i + 1}</text>`
+      );
+    })
+    .join("");
   const xTicks = ticks(tMax).map((t) => ({ pos: x(t), label: `${fmtNum(t)}s` }));
   const yTicks = ticks(yMax).map((v) => ({ pos: y(v), label: `${fmtNum(v)} ms` }));
-  return svg(axes(xTicks, yTicks, "seconds since start", "latency") + line("max") + line("p99") + line("p50") + fails);
+  return svg(
+    axes(xTicks, yTicks, "seconds since start", "latency") + marks + line("max") + line("p99") + line("p50") + fails,
+  );
 }
 
 /** Latency against 1/(1-q) on a log axis, the HdrHistogram way: the tail gets the room. */

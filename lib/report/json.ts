@@ -11,6 +11,9 @@ import type { LatencySummary } from "./latency-summary.ts";
 import type { GroupSummary } from "./per-target.ts";
 import type { ThresholdResult } from "./thresholds.ts";
 import { seriesHistogram, type Series } from "./time-series.ts";
+import { epochNsFromMs, msFromEpochNs } from "./epoch-ns.ts";
+import type { GeneratorStart } from "./generator-start.ts";
+import type { CapacityFinding, StepOutcome, StepReport } from "./steps.ts";
 import type { Verdict } from "./verdict.ts";
 
 /** What the client adds beyond what its results say. */
@@ -25,6 +28,12 @@ export interface CasExtras {
   /** The `--threshold` results, listed with their measured values. */
   thresholds?: readonly ThresholdResult[];
   verdict?: Verdict;
+  /** The run's steps on their own (`--steps`, a ramp's tenths, `--find-max`'s rates). */
+  steps?: readonly StepReport[];
+  /** What `--find-max` found. */
+  capacity?: CapacityFinding;
+  /** When each generator started against `--start-at`. */
+  starts?: readonly GeneratorStart[];
 }
 
 /** The `cas` key's content, snake_case like the rest of the report. */
@@ -56,6 +65,16 @@ export function casJson(summary: AttackSummary, extras: CasExtras): Record<strin
     }),
     ...(extras.verdict && {
       verdict: { exit_code: extras.verdict.code, generator: extras.verdict.generator, message: extras.verdict.message },
+    }),
+    ...(extras.capacity && {
+      capacity: { rate: extras.capacity.rate, verdict: extras.capacity.line, exit_code: extras.capacity.code },
+    }),
+    ...(extras.starts && {
+      starts: extras.starts.map((s) => ({
+        shard: s.shard,
+        start_at: rfc3339Nano(epochNsFromMs(s.at)),
+        offset: Math.round(s.offsetNs),
+      })),
     }),
     histograms: {
       latency: summary.histogram.toData(),
@@ -131,8 +150,30 @@ export function renderJson(summary: AttackSummary, extras?: CasExtras): string {
     `"status_codes":${statusCodesJson(summary.statusCodes)}`,
     `"errors":${JSON.stringify(summary.errors)}`,
   );
-  if (extras !== undefined) parts.push(`"cas":${JSON.stringify(casJson(summary, extras))}`);
+  if (extras !== undefined) parts.push(`"cas":${withSteps(JSON.stringify(casJson(summary, extras)), extras.steps)}`);
   return goEscape(`{${parts.join(",")}}`) + "\n";
+}
+
+/**
+ * `cas` with `steps` appended: each step's figures, its judgement, and its whole report as this function writes
+ * one (vegeta's key order and histograms included), so that steps read back and merge as reports do.
+ */
+function withSteps(cas: string, steps: readonly StepReport[] | undefined): string {
+  if (steps === undefined || steps.length === 0) return cas;
+  const items = steps.map((s) => {
+    const head = JSON.stringify({
+      rate_asked: s.rate,
+      rate_achieved: s.summary.achievedRate,
+      start: rfc3339Nano(epochNsFromMs(s.startMs)),
+      end: rfc3339Nano(epochNsFromMs(s.endMs)),
+      requests: s.summary.requests,
+      success: s.summary.success,
+      latencies: { "50th": s.summary.latencies.p50, "99th": s.summary.latencies.p99 },
+      ...(s.judged && { outcome: s.judged.outcome, failed: s.judged.failed, generator: s.judged.generator }),
+    });
+    return `${head.slice(0, -1)},"report":${renderJson(s.summary, { hitRatio: null, cacheStats: null }).trimEnd()}}`;
+  });
+  return `${cas.slice(0, -1)},"steps":[${items.join(",")}]}`;
 }
 
 /** Bounds in the order given (a JS object would reorder numeric keys), as vegeta's MarshalJSON. */
@@ -202,17 +243,78 @@ export function parseJsonReport(report: unknown): { summary: AttackSummary; extr
     unpaced: targetRate === null && requests >= 2 && duration > 0,
   });
   const cacheStats = cas.cache_stats;
-  return {
-    summary,
-    extras: {
-      hitRatio: typeof cas.hit_ratio === "number" ? cas.hit_ratio : null,
-      cacheStats:
-        typeof cacheStats === "object" && cacheStats !== null
-          ? // shape as casJson wrote it; only shown again, never computed with
-            (cacheStats as CasExtras["cacheStats"])
-          : null,
-    },
+  const extras: CasExtras = {
+    hitRatio: typeof cas.hit_ratio === "number" ? cas.hit_ratio : null,
+    cacheStats:
+      typeof cacheStats === "object" && cacheStats !== null
+        ? // shape as casJson wrote it; only shown again, never computed with
+          (cacheStats as CasExtras["cacheStats"])
+        : null,
   };
+  if (cas.steps !== undefined) extras.steps = stepsFrom(cas.steps);
+  if (cas.capacity !== undefined) extras.capacity = capacityFrom(object(cas.capacity, "cas.capacity"));
+  if (cas.starts !== undefined) extras.starts = startsFrom(cas.starts);
+  return { summary, extras };
+}
+
+function stepsFrom(v: unknown): StepReport[] {
+  if (!Array.isArray(v)) throw new ReportFormatError("cas.steps must be a list");
+  return v.map((raw: unknown, i) => {
+    const what = `cas.steps[${i}]`;
+    const s = object(raw, what);
+    let summary: AttackSummary;
+    try {
+      summary = parseJsonReport(s.report).summary;
+    } catch (err) {
+      throw new ReportFormatError(`${what}.report: ${(err as Error).message}`);
+    }
+    const step: StepReport = {
+      rate: count(s.rate_asked, `${what}.rate_asked`),
+      startMs: msOf(s.start, `${what}.start`),
+      endMs: msOf(s.end, `${what}.end`),
+      summary,
+    };
+    if (s.outcome !== undefined) {
+      if (s.outcome !== "pass" && s.outcome !== "fail" && s.outcome !== "generator-bound") {
+        throw new ReportFormatError(`${what}.outcome must be pass, fail or generator-bound`);
+      }
+      const outcome: StepOutcome = s.outcome;
+      step.judged = {
+        outcome,
+        failed: strings(s.failed, `${what}.failed`),
+        generator: strings(s.generator, `${what}.generator`),
+      };
+    }
+    return step;
+  });
+}
+
+function capacityFrom(c: Record<string, unknown>): CapacityFinding {
+  const code = c.exit_code;
+  if (code !== 0 && code !== 1 && code !== 3) throw new ReportFormatError("cas.capacity.exit_code must be 0, 1 or 3");
+  if (typeof c.verdict !== "string") throw new ReportFormatError("cas.capacity.verdict must be a string");
+  return { rate: c.rate === null ? null : count(c.rate, "cas.capacity.rate"), line: c.verdict, code };
+}
+
+function startsFrom(v: unknown): GeneratorStart[] {
+  if (!Array.isArray(v)) throw new ReportFormatError("cas.starts must be a list");
+  return v.map((raw: unknown, i) => {
+    const s = object(raw, `cas.starts[${i}]`);
+    if (s.shard !== null && typeof s.shard !== "string") {
+      throw new ReportFormatError(`cas.starts[${i}].shard must be a string or null`);
+    }
+    return {
+      shard: s.shard,
+      at: msOf(s.start_at, `cas.starts[${i}].start_at`),
+      offsetNs: count(s.offset, `cas.starts[${i}].offset`),
+    };
+  });
+}
+
+function msOf(v: unknown, what: string): number {
+  const ns = time(v, what);
+  if (ns === undefined) throw new ReportFormatError(`${what} must be an RFC 3339 time`);
+  return msFromEpochNs(ns);
 }
 
 function object(v: unknown, what: string): Record<string, unknown> {

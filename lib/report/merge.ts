@@ -1,13 +1,15 @@
 /**
  * One report from several: summaries (or the JSON reports of several generators) merged through their histogram
  * buckets and exact counts, so every percentile, count, min/max, status code and error equals that of one report
- * over all their results. Pure. Left out: the caches' own `/stats` view (each generator's window also counts
- * the others' traffic), which a merge of several reports drops.
+ * over all their results; their steps merge step by step when they ran the same steps (shards of one schedule),
+ * and when each generator started is kept. Pure. Left out: the caches' own `/stats` view (each generator's window
+ * also counts the others' traffic) and a `--find-max` search's finding, which a merge of several reports drops.
  */
 import { summarize, type AttackSummary } from "./attack-metrics.ts";
 import { HdrHistogram } from "./hdr-histogram.ts";
 import { parseJsonReport, type CasExtras } from "./json.ts";
 import { GroupBreakdown } from "./per-target.ts";
+import type { StepReport } from "./steps.ts";
 import { mergeSeries } from "./time-series.ts";
 
 /** The summary of all the results behind `summaries` (at least one; none is changed). */
@@ -74,7 +76,43 @@ export function mergeSummaries(summaries: readonly AttackSummary[]): AttackSumma
 export function mergeReports(reports: readonly unknown[]): { summary: AttackSummary; extras: CasExtras } {
   const parsed = reports.map(parseJsonReport);
   if (parsed.length === 1) return parsed[0]!;
-  return { summary: mergeSummaries(parsed.map((p) => p.summary)), extras: { hitRatio: null, cacheStats: null } };
+  return { summary: mergeSummaries(parsed.map((p) => p.summary)), extras: mergeExtras(parsed.map((p) => p.extras)) };
+}
+
+/**
+ * What several reports' extras keep together: their steps, merged step by step ({@linkcode mergeSteps}), and
+ * every generator's start. The caches' view, thresholds, verdicts and a search's finding are dropped.
+ */
+export function mergeExtras(extras: readonly CasExtras[]): CasExtras {
+  const merged: CasExtras = { hitRatio: null, cacheStats: null };
+  const steps = mergeSteps(extras.map((e) => e.steps));
+  if (steps !== undefined) merged.steps = steps;
+  const starts = extras.flatMap((e) => e.starts ?? []);
+  if (starts.length > 0) merged.starts = starts;
+  return merged;
+}
+
+/**
+ * Step i of the merge is step i of every list merged, when every list has the same steps (count and rates, as
+ * shards of one schedule have); otherwise there are none. Judgements are dropped: judge the merged steps again.
+ */
+export function mergeSteps(lists: readonly (readonly StepReport[] | undefined)[]): StepReport[] | undefined {
+  const first = lists[0];
+  if (first === undefined || first.length === 0) return undefined;
+  const same = (l: readonly StepReport[] | undefined) =>
+    l !== undefined &&
+    l.length === first.length &&
+    l.every((s, i) => Math.abs(s.rate - first[i]!.rate) <= 1e-9 * s.rate);
+  if (!lists.every(same)) return undefined;
+  return first.map((step, i) => {
+    const all = lists.map((l) => l![i]!);
+    return {
+      rate: step.rate,
+      startMs: Math.min(...all.map((s) => s.startMs)),
+      endMs: Math.max(...all.map((s) => s.endMs)),
+      summary: mergeSummaries(all.map((s) => s.summary)),
+    };
+  });
 }
 
 /** Bucket counts add up when every summary has them with the same bounds; otherwise there are none. */

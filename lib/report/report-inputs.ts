@@ -7,7 +7,7 @@
 import { AttackMetrics, type AttackSummary } from "./attack-metrics.ts";
 import { withBuckets } from "./hist.ts";
 import { parseJsonReport, ReportFormatError, type CasExtras } from "./json.ts";
-import { mergeSummaries } from "./merge.ts";
+import { mergeExtras, mergeSummaries } from "./merge.ts";
 import { forEachLine, lineKind, parseResultLine, ResultsFormatError, splitCsv } from "./read-results.ts";
 
 export interface ReportInputOptions {
@@ -64,7 +64,13 @@ export async function readReportInputs(
   const parts = [...(records > 0 || reports.length === 0 ? [metrics.close()] : []), ...reports.map((r) => r.summary)];
   const merged = parts.length === 1 ? parts[0]! : mergeSummaries(parts);
   const summary = options.buckets ? withBuckets(merged, options.buckets) : merged;
-  const extras = reports.length === 1 && records === 0 ? reports[0]!.extras : { hitRatio: null, cacheStats: null };
+  // results records carry no steps or starts: merged with them, only the reports' counts are kept
+  const extras =
+    reports.length === 1 && records === 0
+      ? reports[0]!.extras
+      : records === 0
+        ? mergeExtras(reports.map((r) => r.extras))
+        : { hitRatio: null, cacheStats: null };
   return { summary, extras, records, reports: reports.length };
 }
 

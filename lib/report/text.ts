@@ -4,9 +4,11 @@
  * thresholds. Pure.
  */
 import { observedHitRatio, type AttackSummary, type LagSummary } from "./attack-metrics.ts";
-import { goDuration, goFixed, roundDuration, tabwrite } from "./go-format.ts";
+import { epochNsFromMs } from "./epoch-ns.ts";
+import { goDuration, goFixed, rfc3339Nano, roundDuration, tabwrite } from "./go-format.ts";
 import type { CasExtras } from "./json.ts";
 import type { GroupSummary } from "./per-target.ts";
+import type { StepJudgement, StepReport } from "./steps.ts";
 import { formatMeasured } from "./thresholds.ts";
 
 /** Renders `summary` exactly as vegeta's text reporter would. */
@@ -32,8 +34,9 @@ export function renderText(summary: AttackSummary): string {
 
 /**
  * The `--report text` output: vegeta's layout (unchanged, first), then what vegeta lacks: the target and
- * achieved rates, the generator's own lag and waits, integrity failures, the per-target and per-X-Cache tables,
- * and last the thresholds with their measured values and the verdict.
+ * achieved rates, the generator's own lag and waits, when each generator started against `--start-at`, integrity
+ * failures, the per-target and per-X-Cache tables, the steps (with a `--find-max` search's verdict), and last the
+ * thresholds with their measured values and the verdict.
  */
 export function renderTextReport(summary: AttackSummary, extras?: CasExtras): string {
   const d = (ns: number) => goDuration(roundDuration(ns));
@@ -51,9 +54,15 @@ export function renderTextReport(summary: AttackSummary, extras?: CasExtras): st
   if (hitRatios.some((r) => r !== null)) {
     ours += `Hit Ratio\t[x-cache, /stats]\t${hitRatios.map((r) => (r === null ? "-" : pct(r))).join(", ")}\n`;
   }
+  for (const start of extras?.starts ?? []) {
+    const at = rfc3339Nano(epochNsFromMs(start.at));
+    ours += `Start\t[shard, start-at, offset]\t${start.shard ?? "-"}, ${at}, ${goDuration(Math.round(start.offsetNs))}\n`;
+  }
   let text = renderText(summary) + "\n" + tabwrite(ours);
   if (summary.byTarget.length > 0) text += "\n" + groupTable("Target", summary.byTarget);
   if (summary.byXCache.length > 0) text += "\n" + groupTable("X-Cache", summary.byXCache);
+  if (extras?.steps !== undefined && extras.steps.length > 0) text += "\n" + stepsTable(extras.steps);
+  if (extras?.capacity) text += `${extras.capacity.line}\n`;
   const thresholds = extras?.thresholds ?? [];
   if (thresholds.length > 0 || extras?.verdict) {
     text += "\nThresholds:\n";
@@ -82,4 +91,24 @@ function groupTable(title: string, groups: readonly GroupSummary[]): string {
   }
   const errors = groups.flatMap((g) => g.errors.map((e) => `  ${g.name}: ${e.count} × ${e.error}\n`));
   return tabwrite(rows) + (errors.length > 0 ? `${title} errors:\n${errors.join("")}` : "");
+}
+
+/** One row per step: the rate asked and achieved, requests, success, p50, p99 and, when judged, how it went. */
+function stepsTable(steps: readonly StepReport[]): string {
+  const d = (ns: number) => goDuration(roundDuration(ns));
+  let rows = "Step\tRate Asked\tAchieved\tRequests\tSuccess\tp50\tp99\tOutcome\n";
+  steps.forEach((step, i) => {
+    const s = step.summary;
+    rows +=
+      `${i + 1}\t${goFixed(step.rate, 2)}/s\t${goFixed(s.achievedRate, 2)}/s\t${s.requests}\t${goFixed(s.success * 100, 2)}%\t` +
+      `${d(s.latencies.p50)}\t${d(s.latencies.p99)}\t${step.judged ? outcomeText(step.judged) : "-"}\n`;
+  });
+  return tabwrite(rows);
+}
+
+/** `pass`, `fail: p99<100ms`, or `generator-bound: its own send lag p99 was 20ms, ...`. */
+export function outcomeText(j: StepJudgement): string {
+  if (j.outcome === "pass") return "pass";
+  const why = j.outcome === "fail" ? j.failed.join(", ") : j.generator.join("; ");
+  return why === "" ? j.outcome : `${j.outcome}: ${why}`;
 }

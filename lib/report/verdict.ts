@@ -1,10 +1,12 @@
 /**
  * The exit code of a run, telling apart who failed: 0 every threshold holds; 1 the system under test broke one;
  * 3 the generator itself could not keep its schedule, so the run says nothing about the target. A body that does
- * not match its key is the target's fault whatever the generator did, so it always gives 1. Pure: a function of
- * a report summary and its threshold results.
+ * not match its key is the target's fault whatever the generator did, so it always gives 1. A generator that
+ * started later than the agreed `--start-at` counts as the generator's shortfall too. Pure: a function of a
+ * report summary and its threshold results.
  */
 import type { AttackSummary } from "./attack-metrics.ts";
+import { lateStarts, type GeneratorStart } from "./generator-start.ts";
 import { goDuration } from "./go-format.ts";
 import type { ThresholdResult } from "./thresholds.ts";
 
@@ -25,6 +27,8 @@ export type ExitCode = 0 | 1 | 3;
 export interface VerdictOptions {
   /** @default DEFAULT_MAX_SEND_LAG_MS */
   maxSendLagMs?: number;
+  /** When the generators started against `--start-at`: one later than maxSendLagMs is a generator shortfall. */
+  starts?: readonly GeneratorStart[];
 }
 
 export interface Verdict {
@@ -43,7 +47,8 @@ export function verdict(
   results: readonly ThresholdResult[],
   options: VerdictOptions = {},
 ): Verdict {
-  const generator = generatorShortfalls(summary, options.maxSendLagMs ?? DEFAULT_MAX_SEND_LAG_MS);
+  const maxSendLagMs = options.maxSendLagMs ?? DEFAULT_MAX_SEND_LAG_MS;
+  const generator = [...generatorShortfalls(summary, maxSendLagMs), ...lateStarts(options.starts ?? [], maxSendLagMs)];
   const failed = results.filter((r) => !r.pass);
   const integrity = failed.filter((r) => r.threshold.metric === "integrity_failures");
   const broke = (list: readonly ThresholdResult[]) =>

@@ -12,7 +12,7 @@ const bound = (rate: number, why: string): SearchedStep => ({
 test("capacityVerdict() names the highest rate that held and the step above it that failed", () => {
   const steps = [pass(25_600), fail(51_200, "p99<100ms"), pass(31_200, 4.1234e6), fail(32_000, "p99<100ms")];
   expect(capacityVerdict(steps, "bracketed")).toEqual({
-    capacity: 31_200,
+    rate: 31_200,
     bound: steps[3],
     code: 0,
     line: "capacity: 31,200 req/s (p99 4.1ms); next step 32,000 req/s failed p99<100ms",
@@ -25,7 +25,7 @@ test("capacityVerdict() names the highest rate that held and the step above it t
 test("capacityVerdict() never calls a generator-bound step the target's capacity: at least, exit 3", () => {
   const steps = [pass(20_000, 900e3), bound(40_000, "achieved 31000/s of the 40000/s scheduled")];
   expect(capacityVerdict(steps, "bracketed")).toEqual({
-    capacity: 20_000,
+    rate: 20_000,
     bound: steps[1],
     code: 3,
     line:
@@ -36,7 +36,7 @@ test("capacityVerdict() never calls a generator-bound step the target's capacity
 
 test("capacityVerdict() says when the search ended with every step held", () => {
   expect(capacityVerdict([pass(500), pass(1000, 2e6)], "max-rate")).toMatchObject({
-    capacity: 1000,
+    rate: 1000,
     code: 0,
     line: "capacity: at least 1,000 req/s (p99 2ms): every step held up to --max-rate",
   });
@@ -50,12 +50,12 @@ test("capacityVerdict() says when the search ended with every step held", () => 
 
 test("capacityVerdict() when no step held, or none ran", () => {
   expect(capacityVerdict([fail(50, "success>=0.999")], "none-held")).toMatchObject({
-    capacity: null,
+    rate: null,
     code: 1,
     line: "capacity: below 50 req/s: the first step failed success>=0.999",
   });
   expect(capacityVerdict([bound(50, "its own send lag p99 was 40ms")], "none-held")).toMatchObject({
-    capacity: null,
+    rate: null,
     code: 3,
     line: "capacity: unknown: the first step, 50 req/s, was generator-bound (its own send lag p99 was 40ms)",
   });
