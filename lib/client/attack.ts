@@ -5,9 +5,16 @@
  * its thresholds. Returns the exit code (0, 1, 2, 3 or 130); prints failures as one line on stderr.
  */
 import { writeFileSync } from "node:fs";
-import { AttackMetrics, type AttackSummary } from "../report/attack-metrics.ts";
+import { AttackMetrics, type AttackMetricsOptions, type AttackSummary } from "../report/attack-metrics.ts";
+import type { GeneratorStart } from "../report/generator-start.ts";
+import { mergeSummaries } from "../report/merge.ts";
+import { StepMetrics } from "../report/step-metrics.ts";
+import { judgeSteps, type CapacityFinding, type StepReport } from "../report/steps.ts";
+import { outcomeText } from "../report/text.ts";
+import { FIND_MAX_THRESHOLDS, runFindMax } from "./find-max.ts";
+import { buildSchedule, describeSchedule, type RateShape, type Schedule } from "./schedule.ts";
 import { renderReport } from "../report/render-report.ts";
-import { evaluateThresholds, withDefaultThresholds, type Threshold } from "../report/thresholds.ts";
+import { evaluateThresholds, parseThreshold, withDefaultThresholds, type Threshold } from "../report/thresholds.ts";
 import { verdict } from "../report/verdict.ts";
 import { openResultsWriter, type ResultsWriter } from "./results-stream.ts";
 import { parseTargets, TargetFileError } from "./target-file.ts";
@@ -18,7 +25,7 @@ import { goDuration } from "../report/go-format.ts";
 import { runLoad, type ShotResult, type Target } from "../loadgen.ts";
 import type { Logger } from "../common/log.ts";
 import { progressWanted, startProgress, type Progress } from "./progress.ts";
-import { formatRate } from "./rate.ts";
+import { formatRateSpec } from "./rate.ts";
 import { renderHtml } from "../report/html.ts";
 import { renderJson, type CasExtras } from "../report/json.ts";
 import { UploadAbortedError, UploadError, uploadBlobs } from "./upload.ts";
@@ -82,7 +89,10 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
     if (err instanceof TargetsReadError) return badInput(err.message);
     throw err;
   }
-  const thresholds = withDefaultThresholds(config.threshold);
+  // a search needs something to hold: without --threshold, success>=0.999 and p99<100ms
+  const given =
+    config.findMax && config.threshold.length === 0 ? FIND_MAX_THRESHOLDS.map(parseThreshold) : config.threshold;
+  const thresholds = withDefaultThresholds(given);
   const unknown = unknownTargets(thresholds, plan.names);
   if (unknown !== undefined) return badInput(unknown);
   if (deps.signal?.aborted) logger.warn("interrupted before the attack started");
@@ -109,36 +119,34 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   }
 
   const reportKind = config.report;
-  const metrics = new AttackMetrics({
+  const metricsOptions: AttackMetricsOptions = {
     ...(reportKind.kind === "hist" && { buckets: reportKind.buckets }),
-    unpaced: config.rate === 0,
-  });
+    unpaced: config.steps.length === 0 && config.rate.kind === "constant" && config.rate.perSecond === 0,
+  };
+  const shape: RateShape =
+    config.steps.length > 0 ? { kind: "steps", rates: config.steps, stepMs: config.stepDuration } : config.rate;
+  const schedule = buildSchedule(shape, config.duration);
   const progress: Progress | undefined = progressWanted(config.quiet, deps.stderrIsTty ?? process.stderr.isTTY === true)
-    ? startProgress({ durationMs: config.duration, write: stderr })
+    ? startProgress({ durationMs: config.findMax ? config.maxTime : schedule.durationNs / 1e6, write: stderr })
     : undefined;
-  const onResult = (r: ShotResult) => {
+  const sink = (r: ShotResult) => {
     results?.write(r);
-    metrics.add(r);
     progress?.add(r);
     endpoint?.metrics.observe(r);
   };
 
-  logger.info("attack started", {
-    target: plan.description,
-    rate: formatRate(config.rate),
-    duration: goDuration(config.duration * 1e6),
-  });
-  let load;
+  const how = config.findMax
+    ? `searching for the highest rate from ${formatRateSpec(config.rate)} in steps of ${goDuration(config.stepDuration * 1e6)}`
+    : describeSchedule(shape, config.duration) +
+      (config.shard ? `, shard ${config.shard.index}/${config.shard.count}` : "");
+  logger.info("attack started", { target: plan.description, schedule: how });
+  if (config.startAt !== undefined)
+    logger.info("waiting for --start-at", { startAt: new Date(config.startAt).toISOString() });
+  let ran: Ran;
   try {
-    load = await runLoad({
-      next: plan.next,
-      rate: config.rate,
-      durationMs: config.duration,
-      maxInflight: config.maxInflight,
-      timeoutMs: config.timeout,
-      ...(deps.signal && { signal: deps.signal }),
-      onResult,
-    });
+    ran = config.findMax
+      ? await searchCapacity(config, plan, thresholds, metricsOptions, sink, deps.signal, logger)
+      : await runSchedule(config, plan, schedule, metricsOptions, sink, deps.signal);
     results?.close();
   } catch (err) {
     // only the results file can fail a run: the generator reports every request's failure as data
@@ -148,24 +156,134 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   } finally {
     progress?.stop();
   }
-  const summary = metrics.close();
-  logger.info("attack finished", { requests: summary.requests, stoppedBy: load.stoppedBy });
+  const { summary } = ran;
+  logger.info("attack finished", { requests: summary.requests, stoppedBy: ran.stoppedBy });
 
   const statsAfter = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
-  const measured = evaluateThresholds(thresholds, summary);
-  const judged = verdict(summary, measured, { maxSendLagMs: config.maxSendLag });
-  const extras: CasExtras = { ...casExtras(plan, statsBefore, statsAfter), thresholds: measured, verdict: judged };
+  const extras: CasExtras = casExtras(plan, statsBefore, statsAfter);
+  if (ran.starts) extras.starts = ran.starts;
+  let code: number;
+  if (ran.capacity) {
+    // a search is judged step by step; its verdict says what the steps found
+    extras.steps = ran.steps;
+    extras.capacity = ran.capacity;
+    code = ran.capacity.code;
+    stderr(`client: ${ran.capacity.line}\n`);
+  } else {
+    const judging = { maxSendLagMs: config.maxSendLag, ...(ran.starts && { starts: ran.starts }) };
+    const measured = evaluateThresholds(thresholds, summary);
+    const judged = verdict(summary, measured, judging);
+    Object.assign(extras, { thresholds: measured, verdict: judged });
+    if (ran.steps) extras.steps = judgeSteps(ran.steps, thresholds, { maxSendLagMs: config.maxSendLag });
+    code = judged.code;
+    if (judged.code !== 0) stderr(`client: exit ${judged.code}: ${judged.message}\n`);
+  }
   void endpoint?.server.stop(true);
 
-  const stopped = load.stoppedBy === "signal" ? " (stopped early)" : "";
-  const description = `${plan.description} at ${formatRate(config.rate)} for ${goDuration(config.duration * 1e6)}${stopped}`;
+  const stopped = ran.stoppedBy === "signal" ? " (stopped early)" : "";
+  const description = `${plan.description} ${how}${stopped}`;
   try {
     writeReports(config, summary, extras, description, stdout);
   } catch (err) {
     return fail(`cannot write the report: ${(err as Error).message}`);
   }
-  if (judged.code !== 0) stderr(`client: exit ${judged.code}: ${judged.message}\n`);
-  return judged.code;
+  return code;
+}
+
+/** What one run produced, whatever its schedule. */
+interface Ran {
+  summary: AttackSummary;
+  stoppedBy: "duration" | "signal";
+  /** The steps on their own, for a ramp, --steps or --find-max. */
+  steps?: StepReport[];
+  /** With --start-at: when this generator started against it. */
+  starts?: GeneratorStart[];
+  /** With --find-max. */
+  capacity?: CapacityFinding;
+}
+
+/** One open-loop run on the schedule (or this generator's shard of it), its steps collected apart. */
+async function runSchedule(
+  config: ClientConfig,
+  plan: Plan,
+  schedule: Schedule,
+  metricsOptions: AttackMetricsOptions,
+  sink: (r: ShotResult) => void,
+  signal: AbortSignal | undefined,
+): Promise<Ran> {
+  const whole = schedule.steps.length === 0 ? new AttackMetrics(metricsOptions) : undefined;
+  const stepMetrics = whole === undefined ? new StepMetrics(schedule.steps, metricsOptions) : undefined;
+  const load = await runLoad({
+    next: plan.next,
+    rate: config.rate.kind === "constant" ? config.rate.perSecond : 0,
+    durationMs: config.duration,
+    ...(schedule.pacer && { pacer: schedule.pacer }),
+    ...(config.shard && { shard: config.shard }),
+    ...(config.startAt !== undefined && { startAt: config.startAt }),
+    maxInflight: config.maxInflight,
+    timeoutMs: config.timeout,
+    ...(signal && { signal }),
+    onResult(r) {
+      if (whole) whole.add(r);
+      else stepMetrics!.add(schedule.stepOf(r.seq), r);
+      sink(r);
+    },
+  });
+  const starts: GeneratorStart[] | undefined =
+    config.startAt === undefined
+      ? undefined
+      : [
+          {
+            shard: config.shard ? `${config.shard.index}/${config.shard.count}` : null,
+            at: config.startAt,
+            offsetNs: load.startOffsetNs ?? 0,
+          },
+        ];
+  if (whole) return { summary: whole.close(), stoppedBy: load.stoppedBy, ...(starts && { starts }) };
+  // the whole run's summary is the exact merge of its steps': no result counted twice while sending
+  const steps = stepMetrics!.close(load.started);
+  const summary = mergeSummaries(steps.map((s) => s.summary));
+  return { summary, stoppedBy: load.stoppedBy, steps, ...(starts && { starts }) };
+}
+
+/** `--find-max`: the search's steps, their merge as the whole run, and its verdict. */
+async function searchCapacity(
+  config: ClientConfig,
+  plan: Plan,
+  thresholds: readonly Threshold[],
+  metricsOptions: AttackMetricsOptions,
+  sink: (r: ShotResult) => void,
+  signal: AbortSignal | undefined,
+  logger: Logger,
+): Promise<Ran> {
+  const run = await runFindMax({
+    startRate: config.rate.kind === "constant" ? config.rate.perSecond : 0,
+    maxRate: config.maxRate,
+    stepMs: config.stepDuration,
+    maxTimeMs: config.maxTime,
+    thresholds,
+    maxSendLagMs: config.maxSendLag,
+    load: { next: plan.next, maxInflight: config.maxInflight, timeoutMs: config.timeout, ...(signal && { signal }) },
+    metrics: metricsOptions,
+    onResult: sink,
+    onStep: (step) =>
+      logger.info("step", {
+        rate: step.rate,
+        achieved: Number(step.summary.achievedRate.toFixed(2)),
+        success: step.summary.success,
+        p99: goDuration(step.summary.latencies.p99),
+        outcome: step.judged ? outcomeText(step.judged) : "-",
+      }),
+  });
+  const summary =
+    run.steps.length > 0 ? mergeSummaries(run.steps.map((s) => s.summary)) : new AttackMetrics(metricsOptions).close();
+  const { rate, line, code } = run.verdict;
+  return {
+    summary,
+    stoppedBy: run.end === "stopped" ? "signal" : "duration",
+    steps: run.steps,
+    capacity: { rate, line, code },
+  };
 }
 
 /** A `target=NAME:` threshold naming no target of the run: a typo that would otherwise fail it every time. */

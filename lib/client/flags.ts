@@ -20,7 +20,9 @@ import {
 import { COMMON_FLAGS, DEFAULT_CACHE_PORT, DEFAULT_SERVER_PORT, hostFlag } from "../common/shared-flags.ts";
 import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT_MS } from "../loadgen.ts";
-import { parseRate } from "./rate.ts";
+import type { Shard } from "../loadgen/pacer.ts";
+import { parseShard, parseStartAt } from "./distributed.ts";
+import { parseRate, parseRateSpec, parseStepRates } from "./rate.ts";
 import { parseReportKind, type ReportKind } from "../report/hist.ts";
 import { parseThreshold } from "../report/thresholds.ts";
 import { DEFAULT_MAX_SEND_LAG_MS } from "../report/verdict.ts";
@@ -99,12 +101,72 @@ export const CLIENT_PROGRAM = defineProgram({
       metavar: "URL[,URL...]",
     }),
     rate: flag({
-      help: "Requests per second: N, N/s, N/1m, N/500ms; 0 or infinity = as fast as --max-inflight allows",
-      default: 50,
-      parse: parseRate,
+      help:
+        "Requests per second: N, N/s, N/1m, N/500ms; 0 or infinity = as fast as --max-inflight allows; " +
+        "FROM..TO (100..2000/s) ramps linearly over --duration; with --find-max, the first step's rate",
+      default: { kind: "constant", perSecond: 50 },
+      parse: parseRateSpec,
       env: ["ATTACK_FREQ"],
       metavar: "RATE",
       defaultText: "50/s",
+    }),
+    steps: flag({
+      help: "Steps of constant rate, each --step-duration long, instead of --rate and --duration: 100,200,400,800/s",
+      default: [],
+      parse: parseStepRates,
+      env: ["ATTACK_STEPS"],
+      metavar: "RATES",
+    }),
+    stepDuration: flag({
+      help: "How long each step of --steps or --find-max lasts",
+      default: 10_000,
+      parse: parseDuration,
+      env: ["ATTACK_STEP_DURATION"],
+      metavar: "DURATION",
+      defaultText: "10s",
+    }),
+    findMax: flag({
+      help:
+        "Search for the highest rate at which every --threshold (default success>=0.999, p99<100ms) holds with " +
+        "the generator on schedule: steps from --rate up, doubling, then bisecting",
+      default: false,
+      parse: parseBool,
+      env: ["ATTACK_FIND_MAX"],
+      boolean: true,
+    }),
+    maxRate: flag({
+      help: "With --find-max: no step asks more than this rate (0 = no limit)",
+      default: 0,
+      parse: parseRate,
+      env: ["ATTACK_MAX_RATE"],
+      metavar: "RATE",
+      defaultText: "none",
+    }),
+    maxTime: flag({
+      help: "With --find-max: the whole search's time limit",
+      default: 300_000,
+      parse: parseDuration,
+      env: ["ATTACK_MAX_TIME"],
+      metavar: "DURATION",
+      defaultText: "5m",
+    }),
+    shard: flag<Shard | undefined>({
+      help:
+        "Send shard I of N of the schedule: every N-th request from I (counted from 0), so N generators with the " +
+        "same flags and --start-at send exactly one generator's requests",
+      default: undefined,
+      parse: parseShard,
+      env: ["ATTACK_SHARD"],
+      metavar: "I/N",
+    }),
+    startAt: flag<number | undefined>({
+      help:
+        "Start the schedule at this RFC 3339 time, so that several generators start together; a start later " +
+        "than --max-send-lag is the generator's failure (exit 3)",
+      default: undefined,
+      parse: parseStartAt,
+      env: ["ATTACK_START_AT"],
+      metavar: "TIME",
     }),
     duration: flag({
       help: "How long to attack: 10s, 1m30s (a bare number is seconds); 0 = until Ctrl-C",
@@ -302,6 +364,7 @@ export const CLIENT_PROGRAM = defineProgram({
     if (config.output !== "" && config.output === config.json) {
       throw new ConfigError("--output and --json name the same file; give --report json instead");
     }
+    checkSchedule(config);
     const files = [config.output, config.json, config.html].filter((f) => f !== "");
     if (config.results !== "" && files.includes(config.results)) {
       throw new ConfigError("--results names the same file as a report; give it a file of its own");
@@ -310,3 +373,32 @@ export const CLIENT_PROGRAM = defineProgram({
 });
 
 export type ClientConfig = Config<typeof CLIENT_PROGRAM.flags>;
+
+/** The checks on the rate's shape, the capacity search and the shards, which span several flags. */
+function checkSchedule(config: ClientConfig): void {
+  const { rate } = config;
+  if (!(config.stepDuration > 0)) throw new ConfigError("--step-duration must be above 0");
+  if (config.steps.length > 0 && rate.kind === "ramp") {
+    throw new ConfigError("--steps and a ramp --rate both shape the rate: give one of them");
+  }
+  if (rate.kind === "ramp" && config.duration === 0) {
+    throw new ConfigError("a ramp --rate needs a --duration above 0 to ramp over");
+  }
+  if (config.findMax) {
+    if (config.steps.length > 0) throw new ConfigError("--find-max chooses its own steps: drop --steps");
+    if (rate.kind === "ramp") throw new ConfigError("--find-max starts at one --rate, not a ramp");
+    if (rate.perSecond === 0)
+      throw new ConfigError("--find-max starts its first step at --rate, which must be above 0");
+    if (!(config.maxTime > 0)) throw new ConfigError("--max-time must be above 0");
+    if (config.shard !== undefined) {
+      throw new ConfigError(
+        "--find-max picks each step from the last, so shards cannot share its schedule: run one generator (it says when it is the limit)",
+      );
+    }
+    if (config.startAt !== undefined) throw new ConfigError("--start-at starts one schedule; --find-max runs many");
+  }
+  const unpaced = config.steps.length === 0 && rate.kind === "constant" && rate.perSecond === 0;
+  if (unpaced && config.shard !== undefined) {
+    throw new ConfigError("--shard splits a paced schedule: give a --rate above 0 (unpaced runs have none)");
+  }
+}

@@ -10,6 +10,7 @@ import { ResultsFormatError } from "../report/read-results.ts";
 import { renderReport } from "../report/render-report.ts";
 import { readReportInputs, type ReportInputs } from "../report/report-inputs.ts";
 import { evaluateThresholds, withDefaultThresholds } from "../report/thresholds.ts";
+import { judgeSteps } from "../report/steps.ts";
 import { verdict } from "../report/verdict.ts";
 import type { ReportConfig } from "./report-flags.ts";
 
@@ -50,9 +51,20 @@ export async function runReport(
     throw err;
   }
   const { summary } = inputs;
-  const measured = evaluateThresholds(withDefaultThresholds(config.threshold), summary);
-  const judged = verdict(summary, measured, { maxSendLagMs: config.maxSendLag });
-  const extras: CasExtras = { ...inputs.extras, thresholds: measured, verdict: judged };
+  const extras: CasExtras = { ...inputs.extras };
+  let judged: { code: number; message: string };
+  if (extras.capacity) {
+    // a --find-max search was judged step by step as it ran: its steps and finding stand as found
+    judged = { code: extras.capacity.code, message: extras.capacity.line };
+  } else {
+    const thresholds = withDefaultThresholds(config.threshold);
+    const measured = evaluateThresholds(thresholds, summary);
+    const starts = extras.starts;
+    const whole = verdict(summary, measured, { maxSendLagMs: config.maxSendLag, ...(starts && { starts }) });
+    Object.assign(extras, { thresholds: measured, verdict: whole });
+    if (extras.steps) extras.steps = judgeSteps(extras.steps, thresholds, { maxSendLagMs: config.maxSendLag });
+    judged = whole;
+  }
   const description =
     `${summary.requests} requests from ${inputs.records} result record(s) and ${inputs.reports} report(s) ` +
     `in ${paths.map((p) => (p === "-" ? "stdin" : p)).join(", ")}`;

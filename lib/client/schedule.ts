@@ -4,18 +4,12 @@
  * `--steps`; a ramp in ten equal slices; none for a constant rate). Pure.
  */
 import { rampPacer, stepsPacer, type Pacer } from "../loadgen/pacer.ts";
-import type { RateSpec } from "./rate.ts";
+import type { StepPlan } from "../report/steps.ts";
+import { goDuration } from "../report/go-format.ts";
+import { formatRate, formatRateSpec, type RateSpec } from "./rate.ts";
 
 /** The shape of the rate over the run. */
 export type RateShape = RateSpec | { kind: "steps"; rates: number[]; stepMs: number };
-
-/** One step of a schedule, in ns since its start. */
-export interface StepPlan {
-  /** The rate asked for: the step's own, or a ramp slice's mean. */
-  rate: number;
-  startNs: number;
-  endNs: number;
-}
 
 export interface Schedule {
   /** What runLoad follows; undefined for a constant rate, which runLoad paces from its rate and duration. */
@@ -69,4 +63,17 @@ function stepAt(steps: readonly StepPlan[], dueNs: number): number {
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** The schedule for people: `at 50/s for 10s`, `ramping 100/s..2000/s over 1m`, `in steps of 100/s, 200/s, 10s each`. */
+export function describeSchedule(shape: RateShape, durationMs: number): string {
+  const d = (ms: number) => goDuration(ms * 1e6);
+  switch (shape.kind) {
+    case "constant":
+      return `at ${formatRate(shape.perSecond)} for ${d(durationMs)}`;
+    case "ramp":
+      return `ramping ${formatRateSpec(shape)} over ${d(durationMs)}`;
+    case "steps":
+      return `in steps of ${shape.rates.map(formatRate).join(", ")}, ${d(shape.stepMs)} each`;
+  }
 }

@@ -22,7 +22,7 @@ describe("client flags", () => {
     const c = parse([]);
     expect(c.server).toBe("http://localhost:5000");
     expect(c.cache).toEqual(["http://localhost:18001"]);
-    expect(c.rate).toBe(50);
+    expect(c.rate).toEqual({ kind: "constant", perSecond: 50 });
     expect(c.duration).toBe(10_000);
     expect(c.size).toBe(25_000);
     expect(c.blobs).toBe(1);
@@ -44,7 +44,7 @@ describe("client flags", () => {
       CAS_WRITE_TOKEN: "s3cret",
     };
     const c = parse([], env);
-    expect(c.rate).toBe(3);
+    expect(c.rate).toEqual({ kind: "constant", perSecond: 3 });
     expect(c.duration).toBe(7_000);
     expect(c.size).toBe(2_500);
     expect(c.hitRatio).toBe(0.25);
@@ -52,7 +52,7 @@ describe("client flags", () => {
     expect(c.cache).toEqual(["http://cache-a:18001", "http://cache-b:18001"]);
     expect(c.writeToken).toBe("s3cret");
     const f = parse(["--rate", "100/1m", "--duration", "1m30s", "--size", "1MiB", "--hit-ratio", "1"], env);
-    expect(f.rate).toBeCloseTo(100 / 60, 12);
+    expect(f.rate).toEqual({ kind: "constant", perSecond: 100 / 60 });
     expect(f.duration).toBe(90_000);
     expect(f.size).toBe(2 ** 20);
     expect(f.hitRatio).toBe(1);
@@ -92,7 +92,7 @@ describe("client flags", () => {
     expect(c.dist).toEqual({ kind: "zipf", s: 1.2 });
     expect(c.metricsPort).toBe(0);
     expect(c.verify).toBe(false);
-    expect(c.rate).toBe(0);
+    expect(c.rate).toEqual({ kind: "constant", perSecond: 0 });
   });
 
   test("targets, results, thresholds, the send lag limit and the upload form", () => {
@@ -120,6 +120,36 @@ describe("client flags", () => {
     expect(e.threshold.map((t) => t.text)).toEqual(["p99<1s", "target=GET http://h/a,b:p50<1ms"]);
   });
 
+  test("rate shapes, the capacity search and shards: flags and their env vars", () => {
+    const d = parse([]);
+    expect([d.steps, d.stepDuration, d.findMax, d.maxRate, d.maxTime, d.shard, d.startAt]).toEqual([
+      [],
+      10_000,
+      false,
+      0,
+      300_000,
+      undefined,
+      undefined,
+    ]);
+    expect(parse(["--rate", "100..2000/s"]).rate).toEqual({ kind: "ramp", from: 100, to: 2000 });
+    const c = parse([
+      ...["--steps", "100,200/s", "--step-duration", "5s", "--shard", "1/4", "--start-at", "2026-12-01T16:00:00Z"],
+    ]);
+    expect([c.steps, c.stepDuration, c.shard, c.startAt]).toEqual([
+      [100, 200],
+      5000,
+      { index: 1, count: 4 },
+      Date.UTC(2026, 11, 1, 16),
+    ]);
+    const env = {
+      ...{ ATTACK_FIND_MAX: "true", ATTACK_MAX_RATE: "5000", ATTACK_MAX_TIME: "2m", ATTACK_STEP_DURATION: "3s" },
+    };
+    const f = parse([], env);
+    expect([f.findMax, f.maxRate, f.maxTime, f.stepDuration]).toEqual([true, 5000, 120_000, 3000]);
+    const s = parse([], { ATTACK_STEPS: "10,20", ATTACK_SHARD: "0/2", ATTACK_START_AT: "2026-12-01T16:00:00Z" });
+    expect([s.steps, s.shard, s.startAt]).toEqual([[10, 20], { index: 0, count: 2 }, Date.UTC(2026, 11, 1, 16)]);
+  });
+
   test("bad values are one ConfigError each", () => {
     const bad: [string[], string][] = [
       [["--rate", "fast"], 'invalid value "fast" for --rate'],
@@ -142,6 +172,15 @@ describe("client flags", () => {
       [["--targets", "t.txt", "--url", "http://x/"], "--url and --targets both name what to attack"],
       [["--targets", "t.txt", "--method", "POST"], "--method applies only with --url (the targets file gives"],
       [["--results", "r.json", "--json", "r.json"], "--results names the same file as a report"],
+      [["--rate", "100.."], 'invalid value "100.." for --rate: expected a ramp such as 100..2000/s'],
+      [["--steps", "100,0"], 'invalid value "100,0" for --steps: every step needs a rate above 0'],
+      [["--step-duration", "0"], "--step-duration must be above 0"],
+      [["--steps", "1,2", "--rate", "1..2"], "--steps and a ramp --rate both shape the rate"],
+      [["--rate", "1..2", "--duration", "0"], "a ramp --rate needs a --duration above 0"],
+      [["--find-max", "--rate", "1..2"], "--find-max starts at one --rate, not a ramp"],
+      [["--find-max", "--start-at", "2026-12-01T16:00:00Z"], "--start-at starts one schedule; --find-max runs many"],
+      [["--find-max", "--max-time", "0"], "--max-time must be above 0"],
+      [["--shard", "1"], 'invalid value "1" for --shard: expected I/N'],
       [
         ["--url", "http://x/", "--body", "@/nonexistent/body"],
         'invalid value "@/nonexistent/body" for --body: cannot read the body file /nonexistent/body',
