@@ -1,7 +1,8 @@
 /**
- * The Kubernetes manifests in k8s/: valid against the Kubernetes schemas offline (kubernetes-models'
- * validators and, for unknown fields, its types), pods locked down, objects wired to each other and to
- * the programs' real flags, and both `kubectl apply -f k8s/` and `kubectl apply -k k8s/` working.
+ * The Kubernetes manifests in k8s/ and the distributed load run in k8s/distributed/: valid against the
+ * Kubernetes schemas offline (kubernetes-models' validators and, for unknown fields, its types), pods locked
+ * down, objects wired to each other and to the programs' real flags, and `kubectl apply -f k8s/`,
+ * `kubectl apply -k k8s/` and `kubectl apply -f k8s/distributed/` working.
  */
 import { describe, expect, test } from "bun:test";
 import { Ajv } from "ajv";
@@ -17,10 +18,14 @@ import { PROMETHEUS_RULE_PATH, RULES_PATH, renderPrometheusRule } from "../../sc
 import { kubectlDryRun } from "../support/kube-api-stand-in.ts";
 import { requireTool } from "../support/requires.ts";
 import { acceptedConfig, flagsIn } from "../support/program-help.ts";
+import { CLIENT_PROGRAM } from "../../lib/client/flags.ts";
+import { loadConfig } from "../../lib/common/config.ts";
 import { runCommand } from "../support/run-command.ts";
 import { startServer } from "../support/server-process.ts";
 
 const K8S_DIR = resolve(PROJECT_ROOT, "k8s");
+/** Kept out of k8s/ itself so that `kubectl apply -f k8s/` does not also start a distributed run. */
+const DISTRIBUTED_DIR = join(K8S_DIR, "distributed");
 
 // Loosely typed views of the parsed YAML: the schema checks below are what vouch for the shapes.
 // `any`: these are parsed YAML documents, whose shapes the schema tests below vouch for.
@@ -31,19 +36,19 @@ interface Manifest {
   doc: Obj;
 }
 
-/** The files `kubectl apply -f k8s/` reads: .yaml, .yml and .json directly in the folder. */
-async function manifestFiles(): Promise<string[]> {
-  const names = await readdir(K8S_DIR, { withFileTypes: true });
+/** The files `kubectl apply -f <dir>` reads: .yaml, .yml and .json directly in the folder. */
+async function manifestFiles(dir = K8S_DIR): Promise<string[]> {
+  const names = await readdir(dir, { withFileTypes: true });
   return names
     .filter((e) => e.isFile() && [".yaml", ".yml", ".json"].includes(extname(e.name)))
     .map((e) => e.name)
     .sort();
 }
 
-async function loadManifests(): Promise<Manifest[]> {
+async function loadManifests(dir = K8S_DIR): Promise<Manifest[]> {
   const out: Manifest[] = [];
-  for (const file of await manifestFiles()) {
-    const text = await Bun.file(join(K8S_DIR, file)).text();
+  for (const file of await manifestFiles(dir)) {
+    const text = await Bun.file(join(dir, file)).text();
     const parsed: unknown = Bun.YAML.parse(text);
     const docs = /^---\s*$/m.test(text) ? (parsed as unknown[]) : [parsed];
     for (const doc of docs) if (doc !== null) out.push({ file, doc: doc as Obj });
@@ -51,14 +56,19 @@ async function loadManifests(): Promise<Manifest[]> {
   return out;
 }
 
+/** What `kubectl apply -f k8s/` applies. */
 const manifests = await loadManifests();
-const ofKind = (kind: string) => manifests.filter((m) => m.doc.kind === kind).map((m) => m.doc);
+/** The distributed run, applied on its own. */
+const distributed = await loadManifests(DISTRIBUTED_DIR);
+/** Everything, for the checks every object and pod must pass. */
+const everyManifest = [...manifests, ...distributed.map((m) => ({ ...m, file: `distributed/${m.file}` }))];
+const ofKind = (kind: string) => everyManifest.filter((m) => m.doc.kind === kind).map((m) => m.doc);
 const named = (kind: string, name: string) => ofKind(kind).find((d) => d.metadata?.name === name);
 const CRD_GROUPS = ["monitoring.coreos.com/v1"];
-const builtIn = manifests.filter((m) => !CRD_GROUPS.includes(m.doc.apiVersion));
+const builtIn = everyManifest.filter((m) => !CRD_GROUPS.includes(m.doc.apiVersion));
 
 /** Workloads and their pod specs. */
-const workloads = manifests
+const workloads = everyManifest
   .map((m) => m.doc)
   .filter((d) => ["Deployment", "StatefulSet", "Job", "DaemonSet"].includes(d.kind));
 const podSpec = (workload: Obj): Obj => workload.spec.template.spec;
@@ -224,7 +234,7 @@ describe("k8s/ manifests against the Kubernetes schemas", () => {
   test("every namespaced object is in namespace cas, which k8s/ creates first", async () => {
     expect((await manifestFiles())[0]).toBe("00-namespace.yaml");
     expect(named("Namespace", "cas")).toBeDefined();
-    for (const { file, doc } of manifests) {
+    for (const { file, doc } of everyManifest) {
       if (doc.kind === "Namespace") continue;
       expect(`${file}: ${doc.kind}/${doc.metadata?.name} in ${doc.metadata?.namespace}`).toEndWith(" in cas");
     }
@@ -239,7 +249,7 @@ describe("k8s/ pods", () => {
   });
 
   test("every pod runs as non-root with seccomp, no capabilities, no escalation and a read-only root", () => {
-    expect(workloads.length).toBe(3);
+    expect(workloads.length).toBe(4);
     for (const w of workloads) {
       const pod = podSpec(w);
       const where = `${w.kind}/${w.metadata.name}`;
@@ -401,6 +411,66 @@ describe("k8s/ pods", () => {
   });
 });
 
+describe("k8s/distributed/: one run from N generators", () => {
+  const job = named("Job", "cas-client-distributed")!;
+  const c = job && container(job);
+  const args: string[] = c?.args ?? [];
+  const shardArg = args[args.indexOf("--shard") + 1] ?? "";
+  const count = Number(shardArg.split("/")[1]);
+
+  test("is an Indexed Job of N pods at once, each sending shard $(JOB_COMPLETION_INDEX) of N", () => {
+    expect(distributed.map((m) => `${m.doc.kind}/${m.doc.metadata.name}`)).toEqual(["Job/cas-client-distributed"]);
+    expect(job.spec.completionMode).toBe("Indexed");
+    expect(shardArg).toBe(`$(JOB_COMPLETION_INDEX)/${count}`);
+    expect(count).toBeGreaterThan(1);
+    expect(job.spec.completions).toBe(count);
+    expect(job.spec.parallelism).toBe(count);
+    // declared, so that the kubelet expands it in the args, from the annotation the Job controller sets
+    const index = c.env.find((e: Obj) => e.name === "JOB_COMPLETION_INDEX");
+    expect(index?.valueFrom?.fieldRef?.fieldPath).toBe(
+      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+    );
+  });
+
+  test("every shard starts at the one --start-at from a ConfigMap, and a failed shard is not run again late", () => {
+    const startAt = c.env.find((e: Obj) => e.name === "ATTACK_START_AT");
+    expect(startAt?.valueFrom?.configMapKeyRef).toEqual({ name: "cas-client-start", key: "start-at" });
+    expect(job.spec.backoffLimit).toBe(0);
+    expect(podSpec(job).restartPolicy).toBe("Never");
+    expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(0);
+  });
+
+  test("each generator gets a whole core, and the pods spread over nodes", () => {
+    expect(c.resources.requests.cpu).toBe("1");
+    expect(c.resources.limits.cpu).toBe("1");
+    const spread = podSpec(job).topologySpreadConstraints?.[0];
+    expect(spread?.topologyKey).toBe("kubernetes.io/hostname");
+    const name = "app.kubernetes.io/name";
+    expect(spread?.labelSelector?.matchLabels).toEqual({ [name]: job.spec.template.metadata.labels[name] });
+  });
+
+  test("the command line each pod gets, index expanded, is one the client accepts: N shards of one schedule", () => {
+    const env: Record<string, string> = { ATTACK_START_AT: "2026-12-01T16:00:00Z" };
+    for (const e of c.env) if (e.value !== undefined) env[e.name] = e.value;
+    const shards = Array.from({ length: count }, (_, i) => {
+      const argv = args.map((a) => a.replace("$(JOB_COMPLETION_INDEX)", String(i)));
+      const loaded = loadConfig(CLIENT_PROGRAM, argv, env);
+      if (loaded.kind !== "config") throw new Error(`shard ${i}: ${loaded.kind === "error" ? loaded.line : "help"}`);
+      expect(loaded.config.startAt).toBe(Date.UTC(2026, 11, 1, 16));
+      return loaded.config.shard;
+    });
+    expect(shards).toEqual(Array.from({ length: count }, (_, index) => ({ index, count })));
+  });
+
+  test("its client has the single client's probes on --metrics-port and the write token from the Secret", () => {
+    const single = container(named("Job", "cas-client")!);
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) expect(c[probe]).toEqual(single[probe]);
+    expect(args[args.indexOf("--metrics-port") + 1]).toBe(String(c.ports[0].containerPort));
+    const token = c.env.find((e: Obj) => e.name === "CAS_WRITE_TOKEN");
+    expect(token?.valueFrom?.secretKeyRef).toEqual({ name: "cas-write-token", key: "token" });
+  });
+});
+
 describe("k8s/ wiring", () => {
   const labelsMatch = (selector: Obj, labels: Obj) => Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
@@ -512,7 +582,8 @@ describe("k8s/ wiring", () => {
       const accepted = await acceptedConfig(script);
       for (const flag of flagsIn(c.args ?? [])) expect(accepted.flags, `${script} ${flag}`).toContain(flag);
       for (const e of c.env ?? []) {
-        if (e.name === "POD_IP") continue; // ours, only for $(POD_IP) in --self
+        // ours, only for $(POD_IP) in --self and $(JOB_COMPLETION_INDEX) in --shard
+        if (e.name === "POD_IP" || e.name === "JOB_COMPLETION_INDEX") continue;
         expect(accepted.env, `${script} env ${e.name}`).toContain(e.name);
       }
     }
@@ -581,6 +652,13 @@ describe("kubectl", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(printed(stdout)).toBe(expected);
+  });
+
+  test.skipIf(!hasKubectl)("kubectl apply -f k8s/distributed/ reads and maps its Job (client dry run)", async () => {
+    const { code, stdout, stderr } = await kubectlDryRun(["apply", "-f", DISTRIBUTED_DIR]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe("job.batch/cas-client-distributed");
   });
 
   test.skipIf(!hasKubectl)("kubectl apply -k k8s/ reads and maps every object (client dry run)", async () => {
