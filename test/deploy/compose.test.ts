@@ -102,6 +102,28 @@ describe("compose.yaml", () => {
     expect(args[args.indexOf("--cache") + 1]).toBe(`http://cache:${env("cache").LISTEN_PORT}`);
   });
 
+  test("profile load-distributed runs the client's load from two containers, shard 0/2 and 1/2 of one schedule", async () => {
+    const shards = Object.keys(services).filter((name) => name.startsWith("client-shard-"));
+    expect(shards).toEqual(["client-shard-0", "client-shard-1"]);
+    const accepted = await acceptedConfig("client.ts");
+    shards.forEach((name, i) => {
+      const s = services[name]!;
+      expect(s.profiles).toEqual(["load-distributed"]);
+      expect([s.restart, s.image, s.read_only]).toEqual(["no", services.server!.image, true]);
+      const args: string[] = s.command;
+      expect(args.slice(0, 2)).toEqual(["bun", "client.ts"]);
+      expect(args[args.indexOf("--shard") + 1]).toBe(`${i}/${shards.length}`);
+      expect(args[args.indexOf("--cache") + 1]).toBe(
+        services.client!.command[services.client!.command.indexOf("--cache") + 1],
+      );
+      // both start at the one time given in the shell
+      expect(env(name).ATTACK_START_AT).toBe("${ATTACK_START_AT:-}");
+      for (const flag of flagsIn(args)) expect(accepted.flags, `${name} ${flag}`).toContain(flag);
+      for (const key of Object.keys(env(name))) expect(accepted.env, `${name} env ${key}`).toContain(key);
+    });
+    expect(env("client-shard-1")).toEqual(env("client-shard-0"));
+  });
+
   test("every flag and environment variable given to a program is one it accepts", async () => {
     const imageEnv = ["HEALTHCHECK_URL"]; // read by the image's HEALTHCHECK, not by the program
     for (const name of PROGRAMS) {
