@@ -11,12 +11,17 @@ import { REPORT_PROGRAM } from "./lib/client/report-flags.ts";
 import { loadConfig, printConfigOutcome } from "./lib/common/config.ts";
 import { createLogger } from "./lib/common/log.ts";
 import { onStopSignal } from "./lib/common/shutdown.ts";
+import { stdoutWriter } from "./lib/common/stdio-flush.ts";
 
 async function main(): Promise<void> {
+  // a report of megabytes must reach a slow reader whole: exit only once stdout has taken it
+  const stdout = stdoutWriter();
   if (process.argv[2] === "report") {
     const loaded = loadConfig(REPORT_PROGRAM, process.argv.slice(3));
     if (loaded.kind !== "config") process.exit(printConfigOutcome(loaded));
-    process.exit(await runReport(loaded.config, loaded.positionals));
+    const code = await runReport(loaded.config, loaded.positionals, { stdout: stdout.write });
+    await stdout.flushed();
+    process.exit(code);
   }
   const loaded = loadConfig(CLIENT_PROGRAM);
   if (loaded.kind !== "config") process.exit(printConfigOutcome(loaded));
@@ -28,7 +33,8 @@ async function main(): Promise<void> {
   const stop = new AbortController();
   onStopSignal({ logger, onStop: () => stop.abort(), exit: (code) => process.exit(code) });
 
-  const code = await runAttack(config, { logger, signal: stop.signal });
+  const code = await runAttack(config, { logger, signal: stop.signal, stdout: stdout.write });
+  await stdout.flushed();
   process.exit(code);
 }
 
