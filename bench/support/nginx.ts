@@ -20,9 +20,15 @@ export interface Nginx {
 /**
  * Starts nginx (1 worker, sendfile, open_file_cache, keep-alive without limit) serving `fileBytes` bytes, and,
  * with `dav` (a directory), a WebDAV location `/dav/` storing PUTs there (ccache's documented HTTP backend setup,
- * also the PUT anchor): no size limit, request bodies buffered in a temp file in that same directory.
+ * also the PUT anchor): no size limit, request bodies buffered in a temp file in that same directory. `nice`
+ * (e.g. -10) puts it ahead of generators that share its core.
  */
-export async function startNginx(options: { core: number; fileBytes?: number; dav?: string }): Promise<Nginx> {
+export async function startNginx(options: {
+  core: number;
+  fileBytes?: number;
+  dav?: string;
+  nice?: number;
+}): Promise<Nginx> {
   const prefix = mkdtempSync(join(tmpdir(), "cas-bench-nginx-"));
   const port = freePort();
   if (options.dav !== undefined) {
@@ -70,8 +76,9 @@ http {
 }
 `,
   );
+  const nice = options.nice === undefined ? [] : ["nice", "-n", String(options.nice)];
   const proc = Bun.spawn(
-    ["taskset", "-c", String(options.core), "/usr/sbin/nginx", "-p", prefix, "-c", join(prefix, "nginx.conf")],
+    [...nice, "taskset", "-c", String(options.core), "/usr/sbin/nginx", "-p", prefix, "-c", join(prefix, "nginx.conf")],
     { stdout: "ignore", stderr: "inherit" },
   );
   const url = `http://127.0.0.1:${port}`;
