@@ -81,9 +81,13 @@ export const CLIENT_PROGRAM = defineProgram({
     "  bun client.ts --rate 200/s --blobs 100 --dist zipf:1.1 --hit-ratio 0.9 --report text --html report.html",
     "  bun client.ts --url http://127.0.0.1:8080/ --rate 1000 --duration 30s --report 'hist[0,1ms,5ms,10ms]'",
     "  bun client.ts --targets targets.txt --rate 500 --results run.jsonl --threshold 'p99<50ms'",
+    "  bun client.ts --url http://127.0.0.1:8080/ --rate 100..2000/s --duration 1m --report text",
+    "  bun client.ts --url http://127.0.0.1:8080/ --find-max --threshold 'p99<20ms' --report text",
+    "  bun client.ts --url http://target/ --rate 8000 --shard 0/4 --start-at 2026-12-01T16:00:00Z --json shard-0.json",
     "",
     "Exit codes: 0 every threshold holds; 1 the system under test broke one (or could not be reached);",
     "2 bad flags or input; 3 the generator could not keep its schedule, so the run says nothing about the target.",
+    "With --find-max: 0 a capacity was found, 1 no step held, 3 the generator was the limit.",
   ].join("\n"),
   flags: {
     server: flag({
