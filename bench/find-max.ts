@@ -39,16 +39,12 @@ if (import.meta.main) {
     const args = ["--url", nginx.fileUrl, "--find-max", "--rate", String(first), "--step-duration", values.step];
     args.push("--max-time", values["max-time"], "--quiet", "--log-level", "warn");
     console.log(`bun client.ts ${args.join(" ")} (core 1):`);
-    const proc = Bun.spawn(["taskset", "-c", "1", process.execPath, resolve(PROJECT_ROOT, "client.ts"), ...args], {
-      cwd: PROJECT_ROOT,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
+    // nothing else runs meanwhile: a blocking spawn keeps this short
+    const search = Bun.spawnSync(
+      ["taskset", "-c", "1", process.execPath, resolve(PROJECT_ROOT, "client.ts"), ...args],
+      { cwd: PROJECT_ROOT, stdout: "pipe", stderr: "pipe" },
+    );
+    const [stdout, stderr, code] = [search.stdout.toString(), search.stderr.toString(), search.exitCode];
     if (stdout === "") throw new Error(`the client wrote no report (exit ${code}): ${stderr}`);
     const cas = (JSON.parse(stdout) as Report).cas;
     for (const s of cas.steps as Report[]) {
