@@ -3,7 +3,8 @@
  * nginx (static file), from the server (its read cache) and as a cache hit (--no-bypass, the production
  * setting), each on core 0, measured by wrk on core 1 with one connection (`-c1`: p99 is the target's own
  * tail) and with 64 (`-c64`: p99 and req/s under load). Goals: p99 at most 1.5x nginx's at -c1 and -c64;
- * req/s at -c64 at least 1.0x nginx's for the cache hit and 0.9x for the server.
+ * req/s at -c64 at least 1.0x nginx's for the cache hit and 0.9x for the server. A bare Bun.serve answering a
+ * prebuilt Blob (bench/support/bare-serve.ts) runs in the same rounds: what Bun allows before any code of ours.
  * Run: flock /tmp/cas-bench.lock bun bench/tail-latency.ts [--rounds 3] [--seconds 5]
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -36,7 +37,13 @@ const server = await startProgram("server.ts", ["--host", "127.0.0.1", "--port",
 const cache = await startProgram("cache.ts", [
   ...["--host", "127.0.0.1", "--port", "0", "--origin", server.url, "--no-bypass", "--stats-interval", "0"],
 ]);
+const bare = Bun.spawn([process.execPath, join(import.meta.dir, "support", "bare-serve.ts"), String(BLOB_BYTES)], {
+  stdout: "pipe",
+  stderr: "inherit",
+});
 try {
+  const bareUrl = await firstLine(bare.stdout);
+  Bun.spawnSync(["taskset", "-a", "-cp", String(TARGET_CORE), String(bare.pid)], { stdout: "ignore" });
   pin(server);
   pin(cache);
   const blob = crypto.getRandomValues(new Uint8Array(BLOB_BYTES));
@@ -45,6 +52,7 @@ try {
   if (put.status !== 201) throw new Error(`upload failed: ${put.status} ${await put.text()}`);
   const targets: [string, string][] = [
     ["nginx", nginx.fileUrl],
+    ["bare Bun.serve", bareUrl],
     ["server", `${server.url}/cas/${hash}`],
     ["cache hit", `${cache.url}/cas/${hash}`],
   ];
@@ -91,8 +99,22 @@ try {
     );
   }
 } finally {
+  bare.kill();
   await cache.stop();
   await server.stop();
   await nginx.stop();
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** The first line a child prints (it keeps running, so its stdout never ends). */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return text.trim();
 }
