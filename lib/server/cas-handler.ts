@@ -1,19 +1,32 @@
 /**
- * The CAS origin's request handler: `PUT`/`GET`/`HEAD /cas/<hash>`, `POST /cas`, health, readiness and
- * metrics, as a `fetch(req)` function over a {@linkcode BlobStore}. Small blobs are kept in a byte-bounded
- * read cache (content is immutable, so a cached blob is never stale) and answered synchronously.
+ * The CAS origin's request handler: `PUT`/`GET`/`HEAD /cas/<hash>` and `/ac/<key>` (either under an ignored
+ * instance prefix), `POST /cas`, status, health, readiness and metrics, as a `fetch(req)` function over a
+ * {@linkcode BlobStore}. Small blobs are kept in a byte-bounded read cache (content is immutable, so a cached
+ * blob is never stale) and answered synchronously; action-cache entries are mutable and always read from disk.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { Counter, Gauge } from "prom-client";
 import { contentRange, parseByteRange } from "./byte-range.ts";
 import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
-import { parseKey, type BlobKey, type HashAlgorithm } from "../common/key.ts";
+import {
+  EMPTY_SHA1,
+  EMPTY_SHA256,
+  isEmptyBlob,
+  parseActionKey,
+  parseKey,
+  type BlobKey,
+  type HashAlgorithm,
+} from "../common/key.ts";
+import { parseStorePath, type StoreKind } from "../common/store-path.ts";
+import { createActionCache } from "./action-cache.ts";
 import { silentLogger, type Logger } from "../common/log.ts";
 import { Lru } from "../lru.ts";
 import { createMetrics, metricsResponse, type HttpMetrics, type RouteMetrics } from "../common/prometheus.ts";
 import { MultipartError, multipartBoundary, readMultipart } from "./multipart.ts";
-import { StoreError, fileStream, type BlobStore, type PutResult } from "./store.ts";
+import { declaredLength, etagMatches } from "./request-headers.ts";
+import { StoreError, fileStream, readWhole, type BlobStore, type PutResult } from "./store.ts";
+import { storeStatus } from "./store-status.ts";
 
 /** Read cache size unless configured. */
 export const DEFAULT_READ_CACHE_BYTES = 64 * 2 ** 20;
@@ -62,6 +75,7 @@ interface BlobView {
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const OCTET_STREAM = "application/octet-stream";
 const ROUTE_BLOB = "/cas/:hash";
+const ROUTE_AC = "/ac/:hash";
 const ROUTE_POST = "/cas";
 const ROUTE_UNMATCHED = "unmatched";
 const BLOB_METHODS = ["GET", "HEAD", "PUT"] as const;
@@ -83,7 +97,15 @@ export function createCasServer(options: CasServerOptions): CasServer {
       ? new Lru<string, BlobView>({ maxBytes: cacheBytes, sizeOf: (k, v) => k.length + v.size })
       : undefined;
   const tokenDigest = options.writeToken ? sha256(options.writeToken) : undefined;
-  registerStoreMetrics(metrics, store);
+  // GETs and HEADs by kind and outcome, counted in plain numbers (the hit path stays cheap), read at scrape time.
+  const reads: ReadTally = { cas: { hit: 0, miss: 0 }, ac: { hit: 0, miss: 0 } };
+  const actionCache = createActionCache({
+    store,
+    itemBytes,
+    onRead: (found) => reads.ac[found ? "hit" : "miss"]++,
+  });
+  const emptyViews = new Map([EMPTY_SHA256, EMPTY_SHA1].map((hex) => [hex, viewOf(hex, 0, new Uint8Array(0))]));
+  registerStoreMetrics(metrics, store, reads);
   // Blob reads are the hot path: their metric handles are bound once instead of looked up per request.
   const getBlobMetrics = metrics.route("GET", ROUTE_BLOB);
   const headBlobMetrics = metrics.route("HEAD", ROUTE_BLOB);
@@ -145,12 +167,23 @@ export function createCasServer(options: CasServerOptions): CasServer {
         const isRead = method === "GET" || method === "HEAD";
         if (!isRead && method !== "PUT") return methodNotAllowed(BLOB_METHODS);
         if (!isRead && !authorized(req)) return unauthorized();
-        const key = parseKey(path.slice(5));
+        const key = parseKey(parseStorePath(path)!.key);
         if (key === undefined) {
           return errorResponse(400, "invalid_key", "a key is 40 (SHA-1) or 64 (SHA-256) hex digits");
         }
         return isRead ? read(req, key, method === "HEAD") : receive(req, key);
       }
+      case ROUTE_AC: {
+        const isRead = method === "GET" || method === "HEAD";
+        if (!isRead && method !== "PUT") return methodNotAllowed(BLOB_METHODS);
+        if (!isRead && !authorized(req)) return unauthorized();
+        const key = parseActionKey(parseStorePath(path)!.key);
+        if (key === undefined) return errorResponse(400, "invalid_key", "an action-cache key is 64 hex digits");
+        return isRead ? actionCache.read(req, key, method === "HEAD") : actionCache.write(req, key);
+      }
+      case "/status":
+        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
+        return Response.json(storeStatus(store));
       case ROUTE_POST:
         if (method !== "POST") return methodNotAllowed(["POST"]);
         if (!authorized(req)) return unauthorized();
@@ -170,26 +203,37 @@ export function createCasServer(options: CasServerOptions): CasServer {
   }
 
   function read(req: Request, key: BlobKey, head: boolean): Response | Promise<Response> {
-    const cached = cache?.get(key.hex);
-    if (cached !== undefined) return answer(req, cached, head, undefined);
+    const cached = cache?.get(key.hex) ?? (isEmptyBlob(key) ? emptyViews.get(key.hex) : undefined);
+    if (cached !== undefined) {
+      reads.cas.hit++;
+      return answer(req, cached, head, undefined);
+    }
     return readFromDisk(req, key, head);
+  }
+
+  function missing(key: BlobKey): Response {
+    reads.cas.miss++;
+    return notFound(key);
   }
 
   async function readFromDisk(req: Request, key: BlobKey, head: boolean): Promise<Response> {
     if (head) {
       const size = await store.sizeOf(key);
-      return size === undefined ? notFound(key) : answer(req, viewOf(key, size, undefined), true, undefined);
+      if (size === undefined) return missing(key);
+      reads.cas.hit++;
+      return answer(req, viewOf(key.hex, size, undefined), true, undefined);
     }
     const blob = await store.open(key);
-    if (blob === undefined) return notFound(key);
-    if (blob.size > itemBytes) return answer(req, viewOf(key, blob.size, undefined), false, blob.handle);
+    if (blob === undefined) return missing(key);
+    reads.cas.hit++;
+    if (blob.size > itemBytes) return answer(req, viewOf(key.hex, blob.size, undefined), false, blob.handle);
     let body: Uint8Array<ArrayBuffer>;
     try {
       body = await readWhole(blob.handle, blob.size);
     } finally {
       await blob.handle.close();
     }
-    const view = viewOf(key, blob.size, body);
+    const view = viewOf(key.hex, blob.size, body);
     cache?.set(key.hex, view);
     return answer(req, view, false, undefined);
   }
@@ -274,11 +318,12 @@ export function createCasServer(options: CasServerOptions): CasServer {
     return timingSafeEqual(sha256(m[1]!.trim()), tokenDigest);
   }
 
-  return { fetch, metrics, maxRequestBodySize: store.maxBlobBytes + MULTIPART_OVERHEAD_BYTES };
+  const largestBody = Math.max(store.maxBlobBytes, store.maxAcBytes);
+  return { fetch, metrics, maxRequestBodySize: largestBody + MULTIPART_OVERHEAD_BYTES };
 }
 
-function viewOf(key: BlobKey, size: number, bytes: Uint8Array<ArrayBuffer> | undefined): BlobView {
-  const etag = `"${key.hex}"`;
+function viewOf(hex: string, size: number, bytes: Uint8Array<ArrayBuffer> | undefined): BlobView {
+  const etag = `"${hex}"`;
   return {
     size,
     etag,
@@ -295,26 +340,6 @@ function viewOf(key: BlobKey, size: number, bytes: Uint8Array<ArrayBuffer> | und
     },
     notModified: { status: 304, headers: new Headers({ etag, "cache-control": IMMUTABLE }) },
   };
-}
-
-async function readWhole(handle: FileHandle, size: number): Promise<Uint8Array<ArrayBuffer>> {
-  const body = new Uint8Array(size);
-  let offset = 0;
-  while (offset < size) {
-    const { bytesRead } = await handle.read(body, offset, size - offset, offset);
-    if (bytesRead === 0) throw new Error("blob ended early");
-    offset += bytesRead;
-  }
-  return body;
-}
-
-/** True when an If-None-Match list names `etag` (weak comparison, as RFC 9110 asks) or is `*`. */
-function etagMatches(header: string, etag: string): boolean {
-  if (header === etag) return true;
-  return header.split(",").some((item) => {
-    const tag = item.trim();
-    return tag === "*" || tag === etag || tag === "W/" + etag;
-  });
 }
 
 function notFound(key: BlobKey): Response {
@@ -335,60 +360,98 @@ function pathOf(url: string): string {
   return query === -1 ? url.slice(start) : url.slice(start, query);
 }
 
-/** The metric route: a fixed pattern, never the raw path. */
+/** The metric route: a fixed pattern, never the raw path (an instance prefix is dropped). */
 function routeOf(path: string): string {
-  if (path.startsWith("/cas/")) return ROUTE_BLOB;
+  const stored = parseStorePath(path);
+  if (stored !== undefined) return stored.kind === "cas" ? ROUTE_BLOB : ROUTE_AC;
   if (path === "/cas") return ROUTE_POST;
-  if (path === "/healthz" || path === "/readyz" || path === "/metrics") return path;
+  if (path === "/healthz" || path === "/readyz" || path === "/metrics" || path === "/status") return path;
   return ROUTE_UNMATCHED;
-}
-
-function declaredLength(req: Request): number | undefined {
-  const raw = req.headers.get("content-length");
-  if (raw === null || !/^\d+$/.test(raw)) return undefined;
-  return Number(raw);
 }
 
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text).digest();
 }
 
-/** Adds the store's gauges and counters to the registry; values are read from the store at scrape time. */
-function registerStoreMetrics(metrics: HttpMetrics, store: BlobStore): void {
-  const registers = [metrics.registry];
-  new Gauge({
-    name: "cas_store_blobs",
-    help: "Blobs in the store",
-    registers,
-    collect() {
-      this.set(store.stats().blobs);
-    },
-  });
-  new Gauge({
-    name: "cas_store_bytes",
-    help: "Sum of the sizes of the blobs in the store, in bytes",
-    registers,
-    collect() {
-      this.set(store.stats().bytes);
-    },
-  });
-  counterFrom("cas_store_written_bytes_total", "Bytes of newly stored blobs", () => store.stats().writtenBytes);
-  counterFrom(
-    "cas_store_digest_mismatches_total",
-    "Uploads refused because their content did not hash to their key",
-    () => store.stats().digestMismatches,
-  );
+/** Reads (GET and HEAD) by kind: found (`hit`) or not (`miss`). */
+type ReadTally = Record<StoreKind, { hit: number; miss: number }>;
 
-  function counterFrom(name: string, help: string, read: () => number): void {
-    let seen = 0;
-    new Counter({
+const KINDS: readonly StoreKind[] = ["cas", "ac"];
+
+/**
+ * Adds the store's gauges and counters to the registry, each by `kind` (`cas` blobs, `ac` action-cache
+ * entries); values are read from the store and the tally at scrape time.
+ */
+function registerStoreMetrics(metrics: HttpMetrics, store: BlobStore, reads: ReadTally): void {
+  const registers = [metrics.registry];
+  const byKind = (cas: number, ac: number): Record<StoreKind, number> => ({ cas, ac });
+  gaugeBy("cas_store_blobs", "Entries in the store: blobs (kind=cas) and action-cache entries (kind=ac)", () => {
+    const s = store.stats();
+    return byKind(s.blobs, s.acEntries);
+  });
+  gaugeBy("cas_store_bytes", "Sum of the sizes of the entries in the store, in bytes (the quota counts both)", () => {
+    const s = store.stats();
+    return byKind(s.bytes, s.acBytes);
+  });
+  counterBy("cas_store_written_bytes_total", "Bytes of newly stored blobs and written action-cache entries", () => {
+    const s = store.stats();
+    return byKind(s.writtenBytes, s.acWrittenBytes);
+  });
+  let seenMismatches = 0;
+  new Counter({
+    name: "cas_store_digest_mismatches_total",
+    help: "Uploads refused because their content did not hash to their key",
+    registers,
+    collect() {
+      const now = store.stats().digestMismatches;
+      if (now > seenMismatches) this.inc(now - seenMismatches);
+      seenMismatches = now;
+    },
+  });
+  const seenReads: ReadTally = { cas: { hit: 0, miss: 0 }, ac: { hit: 0, miss: 0 } };
+  new Counter({
+    name: "cas_store_requests_total",
+    help: "GET and HEAD requests by kind, and whether the entry was there (hit) or not (miss)",
+    labelNames: ["kind", "result"] as const,
+    registers,
+    collect() {
+      for (const kind of KINDS) {
+        for (const result of ["hit", "miss"] as const) {
+          const now = reads[kind][result];
+          // inc(0) too, so every series exists from the first scrape.
+          this.inc({ kind, result }, now - seenReads[kind][result]);
+          seenReads[kind][result] = now;
+        }
+      }
+    },
+  });
+
+  function gaugeBy(name: string, help: string, read: () => Record<StoreKind, number>): void {
+    new Gauge({
       name,
       help,
+      labelNames: ["kind"] as const,
       registers,
       collect() {
         const now = read();
-        if (now > seen) this.inc(now - seen);
-        seen = now;
+        for (const kind of KINDS) this.set({ kind }, now[kind]);
+      },
+    });
+  }
+
+  function counterBy(name: string, help: string, read: () => Record<StoreKind, number>): void {
+    const seen = byKind(0, 0);
+    new Counter({
+      name,
+      help,
+      labelNames: ["kind"] as const,
+      registers,
+      collect() {
+        const now = read();
+        for (const kind of KINDS) {
+          this.inc({ kind }, Math.max(0, now[kind] - seen[kind]));
+          seen[kind] = now[kind];
+        }
       },
     });
   }
