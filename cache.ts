@@ -1,174 +1,39 @@
 /**
- * cache.ts: a groupcache-style read-through cache in front of the CAS origin (server.ts). Thin: parses flags,
- * starts lib/cache/handler.ts, logs "listening" and drains on SIGTERM.
+ * cache.ts: a groupcache-style read-through cache in front of the CAS origin (server.ts). Wiring only:
+ * config (lib/cache/flags.ts) -> lib/cache/handler.ts -> serve, which joins the peers once the port is bound
+ * and drains on SIGTERM.
  */
-import { startCache } from "./lib/cache/handler.ts";
-import {
-  COMMON_FLAGS,
-  type Flag,
-  intIn,
-  listOf,
-  loadConfig,
-  parseBaseUrl,
-  parseBool,
-  parseBytes,
-  parseDuration,
-  parsePort,
-  parseString,
-} from "./lib/common/config.ts";
-import { DEFAULT_REPLICAS } from "./lib/cache/hash-ring.ts";
+import { CACHE_PROGRAM } from "./lib/cache/flags.ts";
+import { createCache } from "./lib/cache/handler.ts";
+import { loadConfig, printConfigOutcome } from "./lib/common/config.ts";
 import { createLogger } from "./lib/common/log.ts";
-import { DEFAULT_PEERS_REFRESH_MS } from "./lib/cache/peers.ts";
-import { onShutdown } from "./lib/common/shutdown.ts";
-
-const flag = <T>(f: Flag<T>): Flag<T> => f;
-
-/** Bun closes a connection that waits longer than 255 s for its reply; a miss must be answered well before. */
-const MAX_UPSTREAM_TIMEOUT_MS = 240_000;
-
-function durationIn(minMs: number, maxMs: number): (raw: string) => number {
-  return (raw) => {
-    const ms = parseDuration(raw);
-    if (ms < minMs || ms > maxMs) throw new Error(`expected a duration from ${minMs} ms to ${maxMs / 1000} s`);
-    return ms;
-  };
-}
-
-export const CACHE_FLAGS = {
-  port: flag({
-    help: "Port to listen on (0 picks a free one)",
-    default: 18001,
-    parse: parsePort,
-    env: ["LISTEN_PORT"],
-    metavar: "PORT",
-  }),
-  host: flag({
-    help: "Address to listen on",
-    default: "0.0.0.0",
-    parse: parseString,
-    env: ["LISTEN_HOST"],
-    metavar: "ADDR",
-  }),
-  origin: flag({
-    help: "Base URL of the CAS origin (server.ts); host:port also works",
-    default: "http://localhost:5000",
-    parse: parseBaseUrl,
-    env: ["CAS_ORIGIN", "CAS_SERVER_ADDR"],
-    metavar: "URL",
-  }),
-  self: flag({
-    help: "This cache's base URL as its peers know it (matched exactly against the peer list)",
-    default: "",
-    parse: (raw: string) => (raw.trim() === "" ? "" : parseBaseUrl(raw)),
-    env: ["CACHE_SELF"],
-    metavar: "URL",
-    defaultText: "the listed peer on a local address and --port, else http://<first IPv4>:<port>",
-  }),
-  peers: flag<string[]>({
-    help: "Comma list of every cache peer's base URL, this one included",
-    default: [],
-    parse: listOf(parseBaseUrl),
-    env: ["CACHE_PEERS"],
-    metavar: "URLS",
-  }),
-  peersDns: flag({
-    help: "DNS name (name or name:port) whose addresses are the peers, re-resolved every --peers-refresh",
-    default: "",
-    parse: parseString,
-    env: ["CACHE_PEERS_DNS"],
-    metavar: "NAME",
-  }),
-  peersRefresh: flag({
-    help: "How often --peers-dns is resolved again",
-    default: DEFAULT_PEERS_REFRESH_MS,
-    parse: parseDuration,
-    env: ["CACHE_PEERS_REFRESH"],
-    metavar: "DURATION",
-    defaultText: `${DEFAULT_PEERS_REFRESH_MS / 1000}s`,
-  }),
-  replicas: flag({
-    help: "Points per peer on the consistent-hash ring (every peer must use the same)",
-    default: DEFAULT_REPLICAS,
-    parse: intIn(1, 1_000_000),
-    env: ["CACHE_RING_REPLICAS"],
-    metavar: "N",
-  }),
-  cacheBytes: flag({
-    help: "Memory for cached blobs, main and hot cache together (keys included); 0 turns caching off",
-    default: 64 * 2 ** 20,
-    parse: parseBytes,
-    env: ["CACHE_BYTES"],
-    metavar: "BYTES",
-    defaultText: "64MiB",
-  }),
-  maxItemBytes: flag({
-    help: "Blobs larger than this stream through without being cached",
-    default: 0,
-    parse: parseBytes,
-    env: ["CACHE_MAX_ITEM_BYTES"],
-    metavar: "BYTES",
-    defaultText: "--cache-bytes / 16",
-  }),
-  upstreamTimeout: flag({
-    help: "Deadline for a miss's answer, from the owning peer and the origin together (502 if unreachable, 504 if late)",
-    default: 10_000,
-    parse: durationIn(1, MAX_UPSTREAM_TIMEOUT_MS),
-    env: ["CACHE_UPSTREAM_TIMEOUT"],
-    metavar: "DURATION",
-    defaultText: "10s",
-  }),
-  statsInterval: flag({
-    help: "Log the /stats counters this often when they changed (0 = never)",
-    default: 10_000,
-    parse: parseDuration,
-    env: ["CACHE_STATS_INTERVAL"],
-    metavar: "DURATION",
-    defaultText: "10s",
-  }),
-  bypass: flag({
-    help: "Let a request with Cache-Control: no-cache skip the cache and load afresh (--no-bypass in production)",
-    default: true,
-    parse: parseBool,
-    env: ["CACHE_BYPASS"],
-    boolean: true,
-    defaultText: "on",
-  }),
-  accessLog: flag({
-    help: "Log one line per request",
-    default: false,
-    parse: parseBool,
-    env: ["CACHE_ACCESS_LOG"],
-    boolean: true,
-  }),
-  ...COMMON_FLAGS,
-};
+import { serve } from "./lib/common/serve.ts";
 
 function main(): void {
-  const { config } = loadConfig(
-    {
-      name: "cache",
-      summary: "groupcache-style read-through cache in front of the CAS origin",
-      epilog:
-        "Routes: GET/HEAD /cas/<hash> (X-Cache: HIT|MISS), GET /_peer/cas/<hash> (peers), /stats, /healthz, /readyz, /metrics",
-    },
-    CACHE_FLAGS,
-  );
-  if (config.peers.length > 0 && config.peersDns !== "") {
-    // DNS answers would silently replace the fixed list; one source of peers only.
-    process.stderr.write("cache: --peers (CACHE_PEERS) and --peers-dns (CACHE_PEERS_DNS) cannot be used together\n");
-    process.exit(2);
-  }
+  const loaded = loadConfig(CACHE_PROGRAM);
+  if (loaded.kind !== "config") process.exit(printConfigOutcome(loaded));
+  const { config } = loaded;
   const logger = createLogger({ level: config.logLevel, base: { program: "cache" } });
-  const cache = startCache(config, logger);
-  onShutdown(cache.server, { logger, cleanup: () => cache.cleanup() });
-  logger.info("listening", {
-    url: cache.url,
-    port: cache.port,
-    origin: config.origin,
-    self: cache.peers.self,
-    peers: cache.peers.list(),
-    peersDns: config.peersDns || undefined,
-    cacheBytes: config.cacheBytes,
+  const cache = createCache(config, logger);
+  serve({
+    name: "cache",
+    host: config.host,
+    port: config.port,
+    logger,
+    fetch: cache.fetch,
+    routes: cache.routes,
+    idleTimeout: cache.idleTimeout,
+    onListen(port) {
+      const peers = cache.listen(port);
+      return {
+        origin: config.origin,
+        self: peers.self,
+        peers: peers.list(),
+        peersDns: config.peersDns || undefined,
+        cacheBytes: config.cacheBytes,
+      };
+    },
+    shutdown: { exit: (code) => process.exit(code), cleanup: () => cache.cleanup() },
   });
 }
 

@@ -1,34 +1,24 @@
 /**
  * The load tester: uploads random blobs to the CAS server, attacks the cache (or any `--url`) at a fixed
  * open-loop rate, and prints a vegeta-compatible report. Ctrl-C stops the attack and still reports.
+ * Wiring only: config (lib/client/flags.ts) -> signals -> lib/client/attack.ts.
  */
-import { ConfigError, loadConfig } from "./lib/common/config.ts";
 import { runAttack } from "./lib/client/attack.ts";
-import { CLIENT_FLAGS, CLIENT_INFO, checkClientConfig } from "./lib/client/flags.ts";
+import { CLIENT_PROGRAM } from "./lib/client/flags.ts";
+import { loadConfig, printConfigOutcome } from "./lib/common/config.ts";
 import { createLogger } from "./lib/common/log.ts";
+import { onStopSignal } from "./lib/common/shutdown.ts";
 
 async function main(): Promise<void> {
-  const { config, positionals } = loadConfig(CLIENT_INFO, CLIENT_FLAGS);
-  try {
-    if (positionals.length > 0) throw new ConfigError(`unexpected argument "${positionals[0]}" (see --help)`);
-    checkClientConfig(config);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`client: ${err.message}\n`);
-    process.exit(2);
-  }
+  const loaded = loadConfig(CLIENT_PROGRAM);
+  if (loaded.kind !== "config") process.exit(printConfigOutcome(loaded));
+  const { config } = loaded;
   const logger = createLogger({ level: config.logLevel, base: { program: "client" } });
 
   // First Ctrl-C (or SIGTERM) ends the attack and lets the report print (during the upload it ends the run
   // with exit 130 and no report, as nothing was attacked); a second one exits at once.
   const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(130);
-    logger.info("stopping", { signal });
-    stop.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  onStopSignal({ logger, onStop: () => stop.abort(), exit: (code) => process.exit(code) });
 
   const code = await runAttack(config, { logger, signal: stop.signal });
   process.exit(code);

@@ -1,6 +1,6 @@
 /**
  * ccache's remote storage, ours against nginx as a WebDAV store (the setup ccache's HTTP how-to gives), both
- * with `layout=bazel` so the requests are the same: a generated project of 50 C files compiled through ccache
+ * pinned to core 0 and with `layout=bazel` so the requests are the same: a generated project of 50 C files compiled through ccache
  * (2 jobs), cold (empty local cache, keys the remote has never seen: compile and upload) and warm (empty local
  * cache, every result on the remote: download only), rounds interleaved, with gcc alone as a third figure.
  * Prints each round, the medians and ours/nginx. Each warm build must be all remote hits and give byte-identical
@@ -23,10 +23,11 @@ import {
 } from "../test/support/ccache.ts";
 import { runCommand } from "../test/support/run-command.ts";
 import { loadAverage, median } from "./support/figures.ts";
-import { startWebDavNginx, type Nginx } from "./support/nginx.ts";
+import { startNginx, type Nginx } from "./support/nginx.ts";
 
 const UNITS = 50;
 const JOBS = 2;
+const STORE_CORE = 0;
 const rounds = Math.max(1, Number(process.argv[2] ?? 3) || 3);
 // Bounded in time whatever happens: a hung build must not hold the bench lock.
 const LIMIT_MS = 10 * 60_000;
@@ -53,11 +54,13 @@ let server: ProgramProcess | undefined;
 let nginx: Nginx | undefined;
 try {
   server = await startProgram("server.ts", ["--host", "127.0.0.1", "--port", "0", "--data-dir", join(work, "data")]);
-  nginx = await startWebDavNginx();
+  // Both stores on core 0 (nginx is started there); the compiles spread over both cores in either case.
+  Bun.spawnSync(["taskset", "-a", "-cp", String(STORE_CORE), String(server.proc.pid)], { stdout: "ignore" });
+  nginx = await startNginx({ core: STORE_CORE, dav: join(work, "dav") });
   const project = writeCProject(join(work, "project"), UNITS);
   const backends: Backend[] = [
     { name: "server.ts", remote: `${server.url}|layout=bazel`, cold: [], warm: [] },
-    { name: "nginx", remote: `${nginx.url}|layout=bazel`, cold: [], warm: [] },
+    { name: "nginx", remote: `${nginx.davUrl}|layout=bazel`, cold: [], warm: [] },
   ];
   const plain: number[] = [];
   console.log(`${project.sources.length} C files, ccache ${JOBS} jobs, ${rounds} rounds, ${loadAverage()}`);

@@ -20,6 +20,7 @@ import {
   type PreparedRequest,
 } from "./loadgen/http1-client.ts";
 import { constantPacer } from "./loadgen/pacer.ts";
+import { tightenTimerSlack } from "./loadgen/timer-slack.ts";
 import { WakeTimer } from "./loadgen/wake-timer.ts";
 
 export interface Target {
@@ -103,10 +104,13 @@ interface Shot {
 
 /** Below this wait a timer is too coarse (1 ms ticks, often 0.1-0.7 ms late): block or spin instead. */
 const TIMER_MARGIN_NS = 2.6e6;
-/** Atomics.wait wakes ~0.1 ms late: wait until this long before the due time, then spin. */
-const SPIN_NS = 120e3;
-/** A worker's wake-up lands ~0.15 ms late: ask for one this early, and only for waits longer than twice that. */
-const WAKE_EARLY_NS = 250e3;
+/** Atomics.wait wakes ~0.05 ms late with the timer slack tightened: wait until this long before the due time, then spin. */
+const SPIN_NS = 60e3;
+/**
+ * A worker's wake-up lands ~0.1 ms late (timer slack tightened): ask for one this early, and only for waits
+ * longer than twice that.
+ */
+const WAKE_EARLY_NS = 150e3;
 /** How often queued requests are checked against their deadline. */
 const QUEUE_SWEEP_MS = 10;
 
@@ -133,6 +137,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const prepared = new WeakMap<Target, PreparedRequest | Error>();
   const waitCell = new Int32Array(new SharedArrayBuffer(4));
   const wake = new WakeTimer(() => pump());
+  tightenTimerSlack();
 
   const startNs = Bun.nanoseconds();
   const startEpoch = performance.timeOrigin + performance.now();
@@ -242,7 +247,11 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     }
     const shot: Shot = { seq: shotSeq, target, request, dueNs, dispatchNs: now, deadlineNs: dueNs + timeoutNs };
     if (inflight < maxInflight) send(shot);
-    else queue.push(shot);
+    else {
+      queue.push(shot);
+      // only a queue has deadlines to sweep; an idle interval timer would wake the process for nothing
+      queueSweeper ??= setInterval(expireQueued, QUEUE_SWEEP_MS);
+    }
   }
 
   function send(shot: Shot): void {
@@ -269,6 +278,12 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     if (rate === 0 && !sendingDone && immediate === undefined) pump();
     // a burst of responses can hold the event loop for a while: send what fell due meanwhile from here
     else if (rate > 0 && !sendingDone && now >= nextDueNs) pump();
+    // nothing left to read and the next request due soon: block until it (a cheap sleep) rather than wait for the
+    // worker's wake-up and spin the rest of the way
+    else if (rate > 0 && !sendingDone && inflight === 0 && nextDueNs - now < TIMER_MARGIN_NS) {
+      wake.cancel();
+      pump();
+    }
     settleIfDone();
   }
 
@@ -296,6 +311,10 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     while (queueHead < queue.length && queue[queueHead]!.deadlineNs <= now) {
       const shot = takeQueued();
       report(shot, now, now, 0, 0, "timeout");
+    }
+    if (queueHead >= queue.length) {
+      clearInterval(queueSweeper);
+      queueSweeper = undefined;
     }
     settleIfDone();
   }
@@ -371,7 +390,6 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       return;
     }
     signal?.addEventListener("abort", onAbort, { once: true });
-    queueSweeper = setInterval(expireQueued, QUEUE_SWEEP_MS);
     // unpaced runs are driven by completions, so a timer has to end them
     if (rate === 0 && durationMs > 0) endTimer = setTimeout(pump, durationMs);
     pump();

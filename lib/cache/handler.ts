@@ -1,43 +1,26 @@
 /**
  * The cache's HTTP side: `GET`/`HEAD /cas/<hash>` served from the Group (a hit is answered synchronously with
  * headers built once per blob), the peer route `/_peer/cas/<hash>`, `/stats`, `/healthz`, `/readyz` and
- * `/metrics`; and {@linkcode startCache}, which wires the Group, peers, origin and metrics into a Bun server.
+ * `/metrics`; and {@linkcode createCache}, which wires the Group, peers, origin and metrics into a handler and
+ * the Bun routes for cache.ts to serve (lib/common/serve.ts).
  */
-import type { Server } from "bun";
-import { Group, type GetOptions } from "./group.ts";
+import type { Serve } from "bun";
+import type { CacheConfig } from "./flags.ts";
+import type { Group, GetOptions } from "./group.ts";
 import { registerCacheMetrics } from "./metrics.ts";
 import { startStatsLog, statsReport } from "./group-stats.ts";
+import { logRequest } from "../common/access-log.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
-import { type BlobKey, parseKey } from "../common/key.ts";
+import { parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
-import { createMetrics, type HttpMetrics, metricsResponse } from "../common/prometheus.ts";
+import { opsRoutes } from "../common/ops-routes.ts";
+import { createMetrics, type HttpMetrics } from "../common/prometheus.ts";
+import type { FetchedBlob } from "./blob-fetch.ts";
+import { createBlobGroup } from "./blob-group.ts";
 import { createPeers, type Peers } from "./peers.ts";
-import { fetchBlob, type FetchedBlob, PeerVerdict } from "./upstream.ts";
+import { PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
 
-/** The cache program's settings, one per flag of cache.ts. */
-export interface CacheConfig {
-  host: string;
-  port: number;
-  /** Base URL of the CAS origin. */
-  origin: string;
-  /** This process's base URL as its peers know it; empty: worked out. */
-  self: string;
-  peers: string[];
-  /** DNS name (optionally `:port`) whose addresses are the peers; empty: none. */
-  peersDns: string;
-  peersRefresh: number;
-  replicas: number;
-  cacheBytes: number;
-  /** 0: the default, a sixteenth of cacheBytes. */
-  maxItemBytes: number;
-  upstreamTimeout: number;
-  statsInterval: number;
-  /** Honour `Cache-Control: no-cache` from clients. */
-  bypass: boolean;
-  accessLog: boolean;
-}
-
-/** What the handler needs; built by {@linkcode startCache}, or by hand in tests. */
+/** What the handler needs; built by {@linkcode createCache}, or by hand in tests. */
 export interface CacheHandlerOptions {
   group: Group<FetchedBlob>;
   /** For /stats and /readyz. */
@@ -49,11 +32,7 @@ export interface CacheHandlerOptions {
 }
 
 const CAS = "/cas/";
-const PEER_CAS = "/_peer/cas/";
 const ROUTE_CAS = "/cas/:hash";
-const ROUTE_PEER = "/_peer/cas/:hash";
-/** The routes besides the blob ones; each takes GET and HEAD only. */
-const OTHER_ROUTES = new Set(["/stats", "/healthz", "/readyz", "/metrics"]);
 const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** The cache's request handlers. Hits return a Response synchronously; everything else returns a Promise. */
@@ -72,6 +51,14 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   // Bound once: a hit counts into these without a lookup.
   const getHits = metrics.route("GET", ROUTE_CAS);
   const headHits = metrics.route("HEAD", ROUTE_CAS);
+  const ops = opsRoutes({
+    health: true,
+    ready: () => Response.json({ status: "ready", peers: options.peers.list().length }),
+    metrics: metrics.registry,
+    more: {
+      "/stats": () => Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
+    },
+  });
 
   function blobResponse(value: FetchedBlob, hit: boolean, head: boolean): Response {
     if (value.kind === "held") return new Response(value.body, hit ? value.hit : value.miss);
@@ -85,13 +72,8 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   function finish(req: Request, route: string, started: number, res: Response): Response {
     metrics.observe(req.method, route, res.status, (performance.now() - started) / 1000);
     if (accessLog) {
-      logger.info("request", {
-        method: req.method,
-        url: req.url,
-        status: res.status,
-        cache: res.headers.get("x-cache") ?? undefined,
-        ms: Math.round((performance.now() - started) * 1000) / 1000,
-      });
+      const fields = { cache: res.headers.get("x-cache") ?? undefined };
+      logRequest(logger, { req, status: res.status, ms: performance.now() - started, fields });
     }
     return res;
   }
@@ -112,7 +94,7 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
   }
 
   function cas(req: Request, started: number, raw: string, fromPeer: boolean): Response | Promise<Response> {
-    const route = fromPeer ? ROUTE_PEER : ROUTE_CAS;
+    const route = fromPeer ? PEER_ROUTE : ROUTE_CAS;
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") return finish(req, route, started, methodNotAllowed(["GET", "HEAD"]));
     const key = LOWER_HEX_KEY.test(raw) ? raw : parseKey(raw)?.hex;
@@ -147,47 +129,16 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     const query = url.indexOf("?", pathStart);
     const pathEnd = query === -1 ? url.length : query;
     if (url.startsWith(CAS, pathStart)) return cas(req, started, url.slice(pathStart + CAS.length, pathEnd), false);
-    if (url.startsWith(PEER_CAS, pathStart)) {
-      return cas(req, started, url.slice(pathStart + PEER_CAS.length, pathEnd), true);
+    if (url.startsWith(PEER_PATH, pathStart)) {
+      return cas(req, started, url.slice(pathStart + PEER_PATH.length, pathEnd), true);
     }
     const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
-    if (OTHER_ROUTES.has(path) && req.method !== "GET" && req.method !== "HEAD") {
-      return finish(req, path, started, methodNotAllowed(["GET", "HEAD"]));
-    }
-    switch (path) {
-      case "/stats":
-        return finish(
-          req,
-          path,
-          started,
-          Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
-        );
-      case "/healthz":
-        return finish(req, path, started, Response.json({ status: "ok" }));
-      case "/readyz":
-        return finish(req, path, started, Response.json({ status: "ready", peers: options.peers.list().length }));
-      case "/metrics":
-        return metricsResponse(metrics.registry).then((res) => finish(req, path, started, res));
-      default:
-        return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
-    }
+    const res = ops.answer(req, path);
+    if (res === undefined) return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
+    return res instanceof Response ? finish(req, path, started, res) : res.then((r) => finish(req, path, started, r));
   }
 
   return { fetch: handle, blob };
-}
-
-/**
- * Asking a peer, a cache tells it how long it will wait (this header, in ms), as a gRPC deadline travels
- * with the call: the owner then gives up on the origin first and its verdict arrives in time, instead of
- * the asker timing out, counting a healthy owner as failed and having no time left to load itself.
- */
-export const DEADLINE_HEADER = "x-cache-deadline-ms";
-
-/** The owner's share of an asking peer's remaining time: a tenth (at most 100 ms) is left for the way back. */
-function peerBudget(req: Request): number | undefined {
-  const remaining = Number(req.headers.get(DEADLINE_HEADER) ?? NaN);
-  if (!(remaining > 0)) return undefined;
-  return remaining - Math.min(100, remaining / 10);
 }
 
 function isNoCache(req: Request): boolean {
@@ -195,75 +146,36 @@ function isNoCache(req: Request): boolean {
   return value !== null && /(?:^|[\s,])no-cache(?:$|[\s,=])/i.test(value);
 }
 
-/** A running cache: its server, bound URL and a stop function that also ends its timers. */
-export interface RunningCache {
-  server: Server<undefined>;
-  url: string;
-  port: number;
+/** The blob routes Bun's native router takes, so that a hit builds no URL. */
+type BlobRoute = typeof ROUTE_CAS | typeof PEER_ROUTE;
+
+/** A cache ready to serve: its handler and routes, and what starts once the port is bound and stops after. */
+export interface CacheService {
+  fetch(req: Request): Response | Promise<Response>;
+  routes: Serve.Routes<undefined, BlobRoute>;
+  /** Seconds a connection may wait for its answer; see createCache. */
+  idleTimeout: number;
   group: Group<FetchedBlob>;
-  peers: Peers;
-  /** Stops timers (peers refresh, stats log); the server is stopped by the caller (see lib/common/shutdown.ts). */
+  /** Builds the peers for the bound port and starts the stats log; returns the peers. */
+  listen(port: number): Peers;
+  /** Stops timers (peers refresh, stats log) once the server has drained (see lib/common/shutdown.ts). */
   cleanup(): void;
 }
 
-/** Starts the cache on `config.host:config.port`. */
-export function startCache(config: CacheConfig, logger: Logger): RunningCache {
+/** Builds the cache for `config`; it joins its peers in {@linkcode CacheService.listen}, once the port is known. */
+export function createCache(config: CacheConfig, logger: Logger): CacheService {
   const metrics = createMetrics();
-  const maxItemBytes = config.maxItemBytes > 0 ? config.maxItemBytes : Math.floor(config.cacheBytes / 16);
   // Holds the peers once the port is known; the Group only consults it on a miss.
   let peers: Peers | undefined;
   let cacheMetrics: ReturnType<typeof registerCacheMetrics> | undefined;
-  const upstream = (up: "origin" | "peer", deadline: number, headers?: Record<string, string>) => ({
-    upstream: up,
-    timeoutMs: config.upstreamTimeout,
-    deadline,
-    maxItemBytes,
-    headers,
-    observe: (u: "origin" | "peer", seconds: number) => cacheMetrics?.observeUpstream(u, seconds),
-    onStreamMismatch: (key: BlobKey) => logger.warn("streamed blob failed verification", { key: key.hex, from: up }),
-  });
-  // Keys reach the Group only after parseKey accepted them.
-  const blobKey = (key: string): BlobKey => parseKey(key)!;
-
-  // Every load leaves garbage behind (the fetch's buffers, and under churn the blob it evicts) that the engine
-  // collects late: left alone, RSS runs tens of MiB past --cache-bytes. A full collection after each eighth of
-  // the budget has been loaded keeps it near --cache-bytes. It is synchronous: everything else, hits in flight
-  // included, waits for it (its duration is logged at debug level). A workload of hits never triggers one.
-  const collectEvery = Math.min(32 * 2 ** 20, Math.max(2 * 2 ** 20, config.cacheBytes / 8));
-  let loadedSinceCollect = 0;
-  const loaded = (value: FetchedBlob): FetchedBlob => {
-    if (value.kind === "held") loadedSinceCollect += value.size;
-    if (loadedSinceCollect >= collectEvery) {
-      loadedSinceCollect = 0;
-      const started = performance.now();
-      Bun.gc(true);
-      logger.debug("collected garbage", { ms: Math.round((performance.now() - started) * 100) / 100 });
-    }
-    return value;
-  };
-  const group = new Group<FetchedBlob>({
+  const group = createBlobGroup({
+    origin: config.origin,
     cacheBytes: config.cacheBytes,
-    sizeOf: (v) => (v.kind === "held" ? v.size : 0),
-    cacheable: (v) => v.kind === "held",
-    // One deadline per get: a peer that fails late leaves the local load only what remains of it.
+    maxItemBytes: config.maxItemBytes,
     timeoutMs: config.upstreamTimeout,
-    load: (key, { deadline }) =>
-      fetchBlob(`${config.origin}/cas/${key}`, blobKey(key), upstream("origin", deadline)).then(loaded),
     pickPeer: (key) => peers?.pick(key),
-    fetchFromPeer: (peer, key, { fresh, deadline }) => {
-      const headers: Record<string, string> = { [DEADLINE_HEADER]: String(Math.floor(deadline - performance.now())) };
-      if (fresh) headers["cache-control"] = "no-cache";
-      return fetchBlob(`${peer}/_peer/cas/${key}`, blobKey(key), upstream("peer", deadline, headers)).then(loaded);
-    },
-    // The owner's 404 and its verdict on the origin are answers; asking the origin again would only double
-    // the origin's load and the client's wait (groupcache falls back only when the peer itself fails).
-    isFinal: (err) => err instanceof PeerVerdict || (err instanceof HttpError && err.status === 404),
-    onPeerError: (peer, key, err) =>
-      logger.warn("peer fetch failed; loading from the origin", {
-        peer,
-        key,
-        err: err instanceof HttpError ? err.message : err,
-      }),
+    observe: (upstream, seconds) => cacheMetrics?.observeUpstream(upstream, seconds),
+    logger,
   });
   cacheMetrics = registerCacheMetrics(metrics.registry, group);
 
@@ -281,50 +193,40 @@ export function startCache(config: CacheConfig, logger: Logger): RunningCache {
     bypass: config.bypass,
     accessLog: config.accessLog,
   });
-  const server = Bun.serve({
-    hostname: config.host,
-    port: config.port,
+  let stopStats: (() => void) | undefined;
+  return {
+    // Everything the routes do not take, other methods on the blob routes included.
+    fetch: handler.fetch,
     // A miss waits at most --upstream-timeout for its answer (one deadline for the peer and the origin
     // together); Bun closes a connection idle for idleTimeout (default 10 s) without a reply, so keep it well
-    // above. cache.ts caps --upstream-timeout so that this stays under Bun's limit of 255 s.
+    // above. lib/cache/flags.ts caps --upstream-timeout so that this stays under Bun's limit of 255 s.
     idleTimeout: Math.min(255, Math.ceil(config.upstreamTimeout / 1000) + 10),
     routes: {
-      "/cas/:hash": {
+      [ROUTE_CAS]: {
         GET: (req) => handler.blob(req, req.params.hash, false),
         HEAD: (req) => handler.blob(req, req.params.hash, false),
       },
-      "/_peer/cas/:hash": {
+      [PEER_ROUTE]: {
         GET: (req) => handler.blob(req, req.params.hash, true),
         HEAD: (req) => handler.blob(req, req.params.hash, true),
       },
     },
-    // Everything else, other methods on the blob routes included.
-    fetch: handler.fetch,
-    error(err) {
-      logger.error("request failed", { err });
-      return toErrorResponse(err);
-    },
-  });
-  const port = server.port ?? config.port;
-  peers = createPeers({
-    self: config.self,
-    port,
-    peers: config.peers,
-    dns: config.peersDns,
-    refreshMs: config.peersRefresh,
-    replicas: config.replicas,
-    logger,
-  });
-  const stopStats = startStatsLog(group, logger, config.statsInterval);
-  const shownHost = config.host === "0.0.0.0" ? "localhost" : config.host;
-  return {
-    server,
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
-    port,
     group,
-    peers,
+    listen(port) {
+      peers = createPeers({
+        self: config.self,
+        port,
+        peers: config.peers,
+        dns: config.peersDns,
+        refreshMs: config.peersRefresh,
+        replicas: config.replicas,
+        logger,
+      });
+      stopStats = startStatsLog(group, logger, config.statsInterval);
+      return peers;
+    },
     cleanup() {
-      stopStats();
+      stopStats?.();
       peers?.stop();
     },
   };

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { CacheName, CacheStats, GroupStats } from "./group.ts";
 import { DURATION_BUCKETS_SECONDS } from "../common/prometheus.ts";
-import type { Upstream } from "./upstream.ts";
+import type { Upstream } from "./blob-fetch.ts";
 
 /** What the metrics read at scrape time. */
 export interface CacheStatsSource {

@@ -137,11 +137,10 @@ interface MetricsEndpoint {
   server: ReturnType<typeof serveClientMetrics>;
 }
 
-/** Serves the client's Prometheus metrics and logs "listening" with the bound port, like every program. */
+/** Serves the client's Prometheus metrics; the "listening" line with the bound port is logged as every program's. */
 function startMetricsEndpoint(host: string, port: number, logger: Logger): MetricsEndpoint {
   const metrics = createClientMetrics();
-  const server = serveClientMetrics(metrics, host, port);
-  logger.info("listening", { url: `http://${host}:${server.port}`, port: server.port });
+  const server = serveClientMetrics(metrics, { host, port, logger });
   return { metrics, server };
 }
 

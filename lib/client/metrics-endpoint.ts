@@ -3,11 +3,16 @@
  * `cas_client_requests_total{status}`, `cas_client_request_duration_seconds` (from the due time) and
  * `cas_client_errors_total`, next to the shared registry's process metrics.
  */
+import type { Server } from "bun";
 import { Counter, Histogram } from "prom-client";
 import { isSuccess } from "../report/attack-metrics.ts";
 import type { ShotResult } from "../loadgen.ts";
-import { DURATION_BUCKETS_SECONDS, createMetrics, metricsResponse, type HttpMetrics } from "../common/prometheus.ts";
-import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
+import { DURATION_BUCKETS_SECONDS, createMetrics, type HttpMetrics } from "../common/prometheus.ts";
+import { errorResponse } from "../common/http-error.ts";
+import type { Logger } from "../common/log.ts";
+import { opsRoutes } from "../common/ops-routes.ts";
+import { pathOf } from "../common/request-path.ts";
+import { serve } from "../common/serve.ts";
 
 export interface ClientMetrics {
   http: HttpMetrics;
@@ -51,27 +56,30 @@ export function createClientMetrics(): ClientMetrics {
   };
 }
 
-/** Serves `/metrics` (and nothing else) for the registry; the caller logs "listening" and stops it. */
-export function serveClientMetrics(
-  metrics: ClientMetrics,
-  hostname: string,
-  port: number,
-): ReturnType<typeof Bun.serve> {
-  return Bun.serve({
-    hostname,
-    port,
+export interface ClientMetricsServeOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+}
+
+/**
+ * Serves `/metrics` (and nothing else) for the registry through lib/common/serve.ts, which logs "listening";
+ * the caller stops it. Signals are left to client.ts, which ends the attack on the first one.
+ */
+export function serveClientMetrics(metrics: ClientMetrics, options: ClientMetricsServeOptions): Server<undefined> {
+  const ops = opsRoutes({ metrics: metrics.http.registry });
+  return serve({
+    name: "metrics",
+    host: options.host,
+    port: options.port,
+    logger: options.logger,
     async fetch(req) {
       const started = performance.now();
-      const path = new URL(req.url).pathname;
-      const res =
-        path !== "/metrics"
-          ? errorResponse(404, "not_found", "only /metrics is served here")
-          : req.method === "GET" || req.method === "HEAD"
-            ? await metricsResponse(metrics.http.registry)
-            : methodNotAllowed(["GET", "HEAD"]);
+      const path = pathOf(req.url);
+      const res = (await ops.answer(req, path)) ?? errorResponse(404, "not_found", "only /metrics is served here");
       metrics.http.observe(
         req.method,
-        path === "/metrics" ? "/metrics" : "other",
+        ops.has(path) ? path : "other",
         res.status,
         (performance.now() - started) / 1000,
       );

@@ -1,38 +1,64 @@
 /**
  * The one command-line and environment parser shared by every program.
  * Each flag is declared once with its parser, default, env names and help; a flag beats its env var,
- * which beats the default. Bad input throws {@linkcode ConfigError}; only a program's main() exits.
+ * which beats the default. Bad input throws {@linkcode ConfigError}; {@linkcode loadConfig} turns it into an
+ * outcome that the program's main() prints before it exits (nothing here exits).
  */
+import { parseDuration } from "./units.ts";
 
 /** A configuration mistake: the program prints `message` on one line and exits with code 2. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** How one flag is read. `T` is the parsed type. */
-export interface Flag<T> {
+/** What every flag has, repeatable or not. `T` is what one occurrence parses to. */
+interface FlagBase<T> {
   /** One line for `--help`. */
   help: string;
-  /** Used when neither the flag nor an env var is given. */
-  default: T;
   /** Turns the raw text into a value; throws `ConfigError` (or any Error) with a reason. */
   parse: (raw: string) => T;
   /** Environment variables read when the flag is absent, first found wins. */
   env?: readonly string[];
-  /** A switch: `--name` alone means true, `--name=false` and `--no-name` mean false. */
-  boolean?: boolean;
-  /** May be given several times; values are collected in order (the env var is split on `envSeparator`). */
-  repeatable?: boolean;
-  /** Splits a repeatable flag's env var into values. @default "," (use "\n" when values may hold commas) */
-  envSeparator?: string;
   /** Placeholder shown in `--help`, e.g. `BYTES`. */
   metavar?: string;
   /** Shown in `--help` instead of the default value. */
   defaultText?: string;
 }
 
-export type FlagSpec = Record<string, Flag<unknown>>;
-export type Config<S extends FlagSpec> = { [K in keyof S]: S[K] extends Flag<infer T> ? T : never };
+/** A flag read once (the last occurrence wins). `T` is the parsed type. */
+export interface Flag<T> extends FlagBase<T> {
+  /** Used when neither the flag nor an env var is given. */
+  default: T;
+  /** A switch: `--name` alone means true, `--name=false` and `--no-name` mean false. */
+  boolean?: boolean;
+  repeatable?: false;
+}
+
+/** A flag that may be given several times: its value is every occurrence parsed, in order, and empty by default. */
+export interface RepeatableFlag<T> extends FlagBase<T> {
+  repeatable: true;
+  /** Splits the env var into values. @default "," (use "\n" when values may hold commas) */
+  envSeparator?: string;
+}
+
+export type AnyFlag = Flag<unknown> | RepeatableFlag<unknown>;
+export type FlagSpec = Record<string, AnyFlag>;
+/** The value a flag yields: a repeatable flag's is the list of its occurrences. */
+export type FlagValue<F> = F extends RepeatableFlag<infer T> ? T[] : F extends Flag<infer T> ? T : never;
+export type Config<S extends FlagSpec> = { [K in keyof S]: FlagValue<S[K]> };
+
+/**
+ * Declares a flag. The type comes from `parse` alone and `default` must fit it, so a default that the parser
+ * could not have produced fails to type-check. Give `T` when the default adds to it (`flag<number | undefined>`).
+ */
+export function flag<T>(spec: Omit<Flag<T>, "default"> & { default: NoInfer<T> }): Flag<T> {
+  return spec;
+}
+
+/** Declares a repeatable flag (see {@linkcode RepeatableFlag}). */
+export function repeatable<T>(spec: Omit<RepeatableFlag<T>, "repeatable">): RepeatableFlag<T> {
+  return { ...spec, repeatable: true };
+}
 
 /** Describes a program for `--help`. */
 export interface ProgramInfo {
@@ -41,6 +67,20 @@ export interface ProgramInfo {
   usage?: string;
   /** Free text printed after the flag list (examples, notes). */
   epilog?: string;
+}
+
+/** Everything a program's command line is: its help, its flags and the checks that span several flags. */
+export interface Program<S extends FlagSpec> extends ProgramInfo {
+  flags: S;
+  /** Checks what depends on several flags, after each parsed on its own; throws ConfigError. */
+  check?: (config: Config<S>) => void;
+  /** Takes words that are not flags (a subcommand, a file); otherwise the first is a ConfigError. @default false */
+  positionals?: boolean;
+}
+
+/** Declares a program; exists so that `check` is typed by the flags next to it. */
+export function defineProgram<S extends FlagSpec>(program: Program<S>): Program<S> {
+  return program;
 }
 
 /** What parsing produced: either the typed values, or a request to show help. */
@@ -85,7 +125,7 @@ export function parseConfig<S extends FlagSpec>(
     let key = byName.get(name);
     if (key === undefined && name.startsWith("no-") && inline === undefined) {
       const positive = byName.get(name.slice(3));
-      if (positive !== undefined && spec[positive]!.boolean) {
+      if (positive !== undefined && isSwitch(spec[positive]!)) {
         key = positive;
         name = name.slice(3);
         inline = "false";
@@ -95,7 +135,7 @@ export function parseConfig<S extends FlagSpec>(
     const flag = spec[key]!;
     let raw: string;
     if (inline !== undefined) raw = inline;
-    else if (flag.boolean) raw = "true";
+    else if (isSwitch(flag)) raw = "true";
     else {
       const next = argv[i + 1];
       if (next === undefined) throw new ConfigError(`flag "--${name}" needs a value`);
@@ -128,14 +168,19 @@ export function parseConfig<S extends FlagSpec>(
         : parseValue(flag, raw, envName);
       continue;
     }
-    config[key] = flag.default;
+    config[key] = flag.repeatable ? [] : flag.default;
   }
+  // Built key by key from `spec`, each value from its own flag's parser or default: the shape Config<S> names.
   return { help: false, config: config as Config<S>, positionals };
 }
 
-function parseValue(flag: Flag<unknown>, raw: string, source: string): unknown {
+function isSwitch(flag: AnyFlag): boolean {
+  return !flag.repeatable && flag.boolean === true;
+}
+
+function parseValue(flag: AnyFlag, raw: string, source: string): unknown {
   try {
-    return flag.boolean ? parseBool(raw) : flag.parse(raw);
+    return isSwitch(flag) ? parseBool(raw) : flag.parse(raw);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new ConfigError(`invalid value "${raw}" for ${source}: ${reason}`);
@@ -152,8 +197,8 @@ export function helpText(info: ProgramInfo, spec: FlagSpec): string {
     "Flags:",
   ];
   const rows = Object.entries(spec).map(([key, flag]) => {
-    const left = `  --${flagName(key)}${flag.boolean ? "" : ` ${flag.metavar ?? "VALUE"}`}`;
-    const dflt = flag.defaultText ?? describeDefault(flag.default);
+    const left = `  --${flagName(key)}${isSwitch(flag) ? "" : ` ${flag.metavar ?? "VALUE"}`}`;
+    const dflt = flag.defaultText ?? (flag.repeatable ? "" : describeDefault(flag.default));
     const env = flag.env?.length ? ` [env ${flag.env.join(", ")}]` : "";
     const rep = flag.repeatable ? " (repeatable)" : "";
     return [left, `${flag.help}${rep}${dflt === "" ? "" : ` (default ${dflt})`}${env}`] as const;
@@ -171,28 +216,61 @@ function describeDefault(value: unknown): string {
   return String(value);
 }
 
+/** A program's config, read from its command line and environment. */
+export interface LoadedConfig<S extends FlagSpec> {
+  kind: "config";
+  config: Config<S>;
+  /** Always empty unless the program takes positionals. */
+  positionals: string[];
+}
+
+/** `--help` was asked for: main() prints `text` on stdout and exits 0. */
+export interface HelpRequest {
+  kind: "help";
+  text: string;
+}
+
+/** The command line is wrong: main() prints `line` on stderr and exits 2. */
+export interface BadConfig {
+  kind: "error";
+  error: ConfigError;
+  /** `<program>: <message>`, without the newline. */
+  line: string;
+}
+
+export type ConfigOutcome<S extends FlagSpec> = LoadedConfig<S> | HelpRequest | BadConfig;
+
 /**
- * Runs `parseConfig` for a program's main(): prints help and exits 0, or prints the error on one line
- * and exits 2. Returns the typed config otherwise.
+ * Reads a program's config: parses `argv` and `env` against its flags, refuses stray positional arguments
+ * (unless it takes them) and runs its `check`. Never exits: the outcome says what main() should do.
  */
 export function loadConfig<S extends FlagSpec>(
-  info: ProgramInfo,
-  spec: S,
+  program: Program<S>,
   argv: readonly string[] = process.argv.slice(2),
   env: Record<string, string | undefined> = process.env,
-): { config: Config<S>; positionals: string[] } {
+): ConfigOutcome<S> {
   try {
-    const result = parseConfig(info, spec, argv, env);
-    if (result.help) {
-      process.stdout.write(result.text);
-      process.exit(0);
-    }
-    return { config: result.config, positionals: result.positionals };
+    const result = parseConfig(program, program.flags, argv, env);
+    if (result.help) return { kind: "help", text: result.text };
+    const stray = result.positionals[0];
+    if (!program.positionals && stray !== undefined)
+      throw new ConfigError(`unexpected argument "${stray}" (see --help)`);
+    program.check?.(result.config);
+    return { kind: "config", config: result.config, positionals: result.positionals };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${info.name}: ${err.message}\n`);
-    process.exit(2);
+    return { kind: "error", error: err, line: `${program.name}: ${err.message}` };
   }
+}
+
+/** For main(): writes the help on stdout or the error line on stderr, and returns the exit code to leave with. */
+export function printConfigOutcome(outcome: HelpRequest | BadConfig): 0 | 2 {
+  if (outcome.kind === "help") {
+    process.stdout.write(outcome.text);
+    return 0;
+  }
+  process.stderr.write(outcome.line + "\n");
+  return 2;
 }
 
 // ---- Value parsers. Each throws an Error whose message says what was expected. ----
@@ -235,55 +313,6 @@ export function numberIn(min: number, max: number = Number.MAX_VALUE): (raw: str
 /** A TCP port, 0 to 65535 (0 = pick a free one). */
 export const parsePort = intIn(0, 65535);
 
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-  ki: 2 ** 10,
-  kib: 2 ** 10,
-  mi: 2 ** 20,
-  mib: 2 ** 20,
-  gi: 2 ** 30,
-  gib: 2 ** 30,
-  ti: 2 ** 40,
-  tib: 2 ** 40,
-};
-
-/** A size in bytes: `25000`, `64MiB`, `1GiB`, `10 MB` (SI and binary units). */
-export function parseBytes(raw: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
-  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error("expected a size such as 25000, 64MiB or 1GB");
-  return Math.round(Number(m[1]) * unit);
-}
-
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
-
-/** A duration in milliseconds: `10s`, `1m30s`, `250ms`; a bare number means seconds. */
-export function parseDuration(raw: string): number {
-  const v = raw.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < v.length) {
-    re.lastIndex = pos;
-    const m = re.exec(v);
-    if (!m) throw new Error("expected a duration such as 10s, 1m30s or 250ms");
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  if (v === "") throw new Error("expected a duration such as 10s, 1m30s or 250ms");
-  return total;
-}
-
 /** A base URL. `host:port` (the original system's env form) becomes `http://host:port`. */
 export function parseBaseUrl(raw: string): string {
   const v = raw.trim();
@@ -316,13 +345,11 @@ export function oneOf<const T extends string>(...choices: T[]): (raw: string) =>
   };
 }
 
-const logLevel: Flag<"debug" | "info" | "warn" | "error"> = {
-  help: "Least severe log level written: debug, info, warn or error",
-  default: "info",
-  parse: oneOf("debug", "info", "warn", "error"),
-  env: ["LOG_LEVEL"],
-  metavar: "LEVEL",
-};
-
-/** The flags every program shares: logging. Spread into a program's spec. */
-export const COMMON_FLAGS = { logLevel };
+/** A duration in milliseconds (see lib/common/units.ts) within [minMs, maxMs]. */
+export function durationIn(minMs: number, maxMs: number): (raw: string) => number {
+  return (raw) => {
+    const ms = parseDuration(raw);
+    if (ms < minMs || ms > maxMs) throw new Error(`expected a duration from ${minMs} ms to ${maxMs / 1000} s`);
+    return ms;
+  };
+}

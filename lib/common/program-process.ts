@@ -1,10 +1,12 @@
 /**
  * Starts one of the programs (server.ts, cache.ts, client.ts) as a child process and waits for its
  * "listening" log line, so tests and the demo talk to a real process on the port it actually bound.
- * Every program logs `{"msg":"listening","url":"http://host:port","port":N}` once it accepts connections.
+ * Every program logs that line through lib/common/serve.ts once it accepts connections, and it is read here
+ * with the same module's parser.
  */
 import type { Subprocess } from "bun";
 import { resolve } from "node:path";
+import { parseListening } from "./serve.ts";
 
 export interface ProgramProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -72,10 +74,10 @@ export async function startProgram(
       reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${logs.join("\n")}`));
     }, timeoutMs);
     const check = (line: string) => {
-      const record = parseJson(line);
-      if (record?.msg === "listening" && typeof record.url === "string" && typeof record.port === "number") {
+      const listening = parseListening(line);
+      if (listening !== undefined) {
         clearTimeout(timer);
-        resolvePromise({ url: record.url, port: record.port });
+        resolvePromise(listening);
       }
     };
     onLine = check;
@@ -96,15 +98,6 @@ export async function startProgram(
       return await proc.exited;
     },
   };
-}
-
-function parseJson(line: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

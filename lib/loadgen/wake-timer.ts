@@ -4,9 +4,11 @@
  * callers aim early. One pending wake-up at a time; setting it again re-arms. The worker holds no process open.
  */
 
+import { TIGHTEN_TIMER_SLACK_SOURCE } from "./timer-slack.ts";
+
 // The worker: sleep until the target (re-reading it whenever the generation changes), then post the generation.
 // A target of 0 means disarmed, -1 means exit.
-const WORKER_SOURCE = `
+const WORKER_SOURCE = `${TIGHTEN_TIMER_SLACK_SOURCE}
 onmessage = (event) => {
   const cell = new Int32Array(event.data, 0, 1);
   const at = new Float64Array(event.data, 8, 1);

@@ -3,8 +3,7 @@
  * `time.Duration.String`, `time.ParseDuration` (with Go's error messages), RFC 3339 with nanoseconds,
  * and `text/tabwriter`'s column alignment. Pure functions, no I/O.
  */
-
-const NS_PER: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+import { scanDuration } from "../common/units.ts";
 
 /** `time.Duration(ns).String()`: `0s`, `750ns`, `1.5µs`, `12.345ms`, `1m30s`, `1h0m0s`. */
 export function goDuration(ns: number): string {
@@ -49,7 +48,6 @@ export function roundDuration(ns: number): number {
 
 /** `time.ParseDuration`: nanoseconds, or a `SyntaxError` with Go's exact message. */
 export function parseGoDuration(raw: string): number {
-  const invalid = () => new SyntaxError(`time: invalid duration ${goQuote(raw)}`);
   let s = raw;
   let negative = false;
   if (s.startsWith("-") || s.startsWith("+")) {
@@ -57,23 +55,13 @@ export function parseGoDuration(raw: string): number {
     s = s.slice(1);
   }
   if (s === "0") return 0;
-  if (s === "") throw invalid();
-  let total = 0;
-  while (s !== "") {
-    const number = /^(\d*)(?:\.(\d*))?/.exec(s)!;
-    const [matched, intPart = "", fracPart] = number;
-    if (intPart === "" && (fracPart === undefined || fracPart === "")) throw invalid();
-    s = s.slice(matched.length);
-    const unitMatch = /^[^.0-9]*/.exec(s)![0];
-    if (unitMatch === "") throw new SyntaxError(`time: missing unit in duration ${goQuote(raw)}`);
-    const unit = NS_PER[unitMatch];
-    if (unit === undefined) {
-      throw new SyntaxError(`time: unknown unit ${goQuote(unitMatch)} in duration ${goQuote(raw)}`);
-    }
-    s = s.slice(unitMatch.length);
-    total += Number(`${intPart === "" ? "0" : intPart}.${fracPart ?? "0"}`) * unit;
+  const scan = scanDuration(s);
+  if (scan.ok) return Math.round(negative ? -scan.ns : scan.ns);
+  if (scan.problem === "missing unit") throw new SyntaxError(`time: missing unit in duration ${goQuote(raw)}`);
+  if (scan.problem === "unknown unit") {
+    throw new SyntaxError(`time: unknown unit ${goQuote(scan.unit)} in duration ${goQuote(raw)}`);
   }
-  return Math.round(negative ? -total : total);
+  throw new SyntaxError(`time: invalid duration ${goQuote(raw)}`);
 }
 
 /**

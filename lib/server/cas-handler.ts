@@ -1,13 +1,15 @@
 /**
  * The CAS origin's request handler: `PUT`/`GET`/`HEAD /cas/<hash>` and `/ac/<key>` (either under an ignored
- * instance prefix), `POST /cas`, status, health, readiness and metrics, as a `fetch(req)` function over a
- * {@linkcode BlobStore}. Small blobs are kept in a byte-bounded read cache (content is immutable, so a cached
- * blob is never stale) and answered synchronously; action-cache entries are mutable and always read from disk.
+ * instance prefix), `POST /cas`, `/status`, and health, readiness and metrics (lib/common/ops-routes.ts), as a
+ * `fetch(req)` function over a {@linkcode BlobStore}. Small blobs are kept in a byte-bounded read cache (content
+ * is immutable, so a cached blob is never stale) and answered synchronously; action-cache entries are mutable
+ * and always read from disk.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { Counter, Gauge } from "prom-client";
 import { contentRange, parseByteRange } from "./byte-range.ts";
+import { logRequest } from "../common/access-log.ts";
 import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
 import {
   EMPTY_SHA1,
@@ -22,7 +24,9 @@ import { parseStorePath, type StoreKind } from "../common/store-path.ts";
 import { createActionCache } from "./action-cache.ts";
 import { silentLogger, type Logger } from "../common/log.ts";
 import { Lru } from "../lru.ts";
-import { createMetrics, metricsResponse, type HttpMetrics, type RouteMetrics } from "../common/prometheus.ts";
+import { opsRoutes, type OpsRoutes } from "../common/ops-routes.ts";
+import { createMetrics, type HttpMetrics, type RouteMetrics } from "../common/prometheus.ts";
+import { pathOf } from "../common/request-path.ts";
 import { MultipartError, multipartBoundary, readMultipart } from "./multipart.ts";
 import { declaredLength, etagMatches } from "./request-headers.ts";
 import { StoreError, fileStream, readWhole, type BlobStore, type PutResult } from "./store.ts";
@@ -79,7 +83,6 @@ const ROUTE_AC = "/ac/:hash";
 const ROUTE_POST = "/cas";
 const ROUTE_UNMATCHED = "unmatched";
 const BLOB_METHODS = ["GET", "HEAD", "PUT"] as const;
-const READ_METHODS = ["GET", "HEAD"] as const;
 // Methods outside this set are counted as "OTHER" so clients cannot grow the metric's label set.
 const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]);
 const NO_BODY: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
@@ -109,11 +112,17 @@ export function createCasServer(options: CasServerOptions): CasServer {
   // Blob reads are the hot path: their metric handles are bound once instead of looked up per request.
   const getBlobMetrics = metrics.route("GET", ROUTE_BLOB);
   const headBlobMetrics = metrics.route("HEAD", ROUTE_BLOB);
+  const ops = opsRoutes({
+    health: true,
+    ready: readiness,
+    metrics: metrics.registry,
+    more: { "/status": () => Response.json(storeStatus(store)) },
+  });
 
   function fetch(req: Request): Response | Promise<Response> {
     const started = performance.now();
     const path = pathOf(req.url);
-    const route = routeOf(path);
+    const route = routeOf(path, ops);
     let result: Response | Promise<Response>;
     try {
       result = dispatch(req, route, path);
@@ -128,11 +137,9 @@ export function createCasServer(options: CasServerOptions): CasServer {
   }
 
   function finish(req: Request, route: string, path: string, started: number, res: Response): Response {
-    const seconds = (performance.now() - started) / 1000;
-    metricsFor(req.method, route).observe(res.status, seconds);
-    if (accessLog) {
-      logger.info("request", { method: req.method, path, status: res.status, ms: Math.round(seconds * 1e6) / 1e3 });
-    }
+    const ms = performance.now() - started;
+    metricsFor(req.method, route).observe(res.status, ms / 1000);
+    if (accessLog) logRequest(logger, { req, status: res.status, ms });
     return res;
   }
 
@@ -181,24 +188,12 @@ export function createCasServer(options: CasServerOptions): CasServer {
         if (key === undefined) return errorResponse(400, "invalid_key", "an action-cache key is 64 hex digits");
         return isRead ? actionCache.read(req, key, method === "HEAD") : actionCache.write(req, key);
       }
-      case "/status":
-        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
-        return Response.json(storeStatus(store));
       case ROUTE_POST:
         if (method !== "POST") return methodNotAllowed(["POST"]);
         if (!authorized(req)) return unauthorized();
         return receive(req, "sha256");
-      case "/healthz":
-        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
-        return Response.json({ status: "ok" });
-      case "/readyz":
-        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
-        return readiness();
-      case "/metrics":
-        if (method !== "GET" && method !== "HEAD") return methodNotAllowed(READ_METHODS);
-        return metricsResponse(metrics.registry);
       default:
-        return errorResponse(404, "not_found", "no such route");
+        return ops.answer(req, path) ?? errorResponse(404, "not_found", "no such route");
     }
   }
 
@@ -352,20 +347,12 @@ function unauthorized(): Response {
   });
 }
 
-/** The path of a request URL, without the query; no percent-decoding, so an encoded slash stays in the key. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return "/";
-  const query = url.indexOf("?", start);
-  return query === -1 ? url.slice(start) : url.slice(start, query);
-}
-
 /** The metric route: a fixed pattern, never the raw path (an instance prefix is dropped). */
-function routeOf(path: string): string {
+function routeOf(path: string, ops: OpsRoutes): string {
   const stored = parseStorePath(path);
   if (stored !== undefined) return stored.kind === "cas" ? ROUTE_BLOB : ROUTE_AC;
   if (path === "/cas") return ROUTE_POST;
-  if (path === "/healthz" || path === "/readyz" || path === "/metrics" || path === "/status") return path;
+  if (ops.has(path)) return path;
   return ROUTE_UNMATCHED;
 }
 

@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PROJECT_ROOT, type ProgramProcess, freePort, startProgram } from "../../lib/common/program-process.ts";
-import {
-  cacheStats,
-  type Origin,
-  originGets,
-  putBlob,
-  randomBytes,
-  sha256,
-  startCacheProcess,
-  startOrigin,
-} from "../support/cache-fixtures.ts";
+import { cacheStats, originGets, putBlob, randomBytes, sha256, startCacheProcess } from "../support/cache-fixtures.ts";
+import { startServer, type ServerProcess } from "../support/server-process.ts";
 
-let origin: Origin;
+let origin: ServerProcess;
 let cache: ProgramProcess;
 const started: ProgramProcess[] = [];
 const standIns: Array<{ stop(force?: boolean): unknown }> = [];
@@ -23,7 +15,7 @@ async function startCache(originUrl: string, args: string[] = []): Promise<Progr
 }
 
 beforeAll(async () => {
-  origin = await startOrigin();
+  origin = await startServer();
   cache = await startCache(origin.url, ["--cache-bytes", "8MiB", "--max-item-bytes", "100KB"]);
 });
 
@@ -239,7 +231,7 @@ test("--stats-interval logs the stats once per interval, only when they changed;
   await Bun.sleep(350);
   expect(stats()).toHaveLength(lines);
   expect(records().filter((r) => r.msg === "request")).toEqual([
-    expect.objectContaining({ method: "GET", status: 200, cache: "MISS" }),
+    expect.objectContaining({ method: "GET", path: `/cas/${key}`, status: 200, cache: "MISS" }),
   ]);
 });
 
@@ -290,7 +282,7 @@ describe("cache.ts against a broken origin", () => {
 
   test("with the origin down: hits still served, misses 502, and it recovers by itself", async () => {
     const port = freePort();
-    const first = await startOrigin({ port });
+    const first = await startServer([], { port });
     const url = `http://127.0.0.1:${port}`;
     const cached = await putBlob(url, randomBytes(900));
     const later = await putBlob(url, randomBytes(901));
@@ -303,7 +295,7 @@ describe("cache.ts against a broken origin", () => {
     expect(down.status).toBe(502);
     expect(await down.json()).toMatchObject({ error: "upstream_unavailable" });
 
-    const again = await startOrigin({ port, dataDir: first.dataDir });
+    const again = await startServer([], { port, dataDir: first.dataDir });
     try {
       const back = await fetch(`${resilient.url}/cas/${later}`);
       expect(back.status).toBe(200);
@@ -346,6 +338,12 @@ describe("cache.ts configuration", () => {
       expect(code).toBe(2);
       expect(stderr).toBe("cache: --peers (CACHE_PEERS) and --peers-dns (CACHE_PEERS_DNS) cannot be used together\n");
     }
+  });
+
+  test("a stray argument is refused: one line naming it, exit 2", async () => {
+    const { code, stderr } = await run(["http://127.0.0.1:1"]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('cache: unexpected argument "http://127.0.0.1:1" (see --help)\n');
   });
 });
 

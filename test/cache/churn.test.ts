@@ -1,25 +1,19 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { ProgramProcess } from "../../lib/common/program-process.ts";
-import {
-  type Origin,
-  putBlob,
-  randomBytes,
-  sha256,
-  startCacheProcess,
-  startOrigin,
-} from "../support/cache-fixtures.ts";
+import { putBlob, randomBytes, sha256, startCacheProcess } from "../support/cache-fixtures.ts";
+import { startServer, type ServerProcess } from "../support/server-process.ts";
 
 const MiB = 2 ** 20;
 const CACHE_BYTES = 16 * MiB;
 const BLOB_BYTES = 128 * 1024;
 const BLOBS = (10 * CACHE_BYTES) / BLOB_BYTES; // 1,280 blobs, 160 MiB
 
-let origin: Origin;
+let origin: ServerProcess;
 let cache: ProgramProcess;
 
 beforeAll(async () => {
-  origin = await startOrigin();
+  origin = await startServer();
   cache = await startCacheProcess(origin.url, ["--cache-bytes", String(CACHE_BYTES)]);
 });
 

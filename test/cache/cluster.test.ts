@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HashRing } from "../../lib/cache/hash-ring.ts";
 import { freePort, type ProgramProcess } from "../../lib/common/program-process.ts";
-import {
-  cacheStats,
-  type Origin,
-  originGets,
-  putBlob,
-  randomBytes,
-  sha256,
-  startCacheProcess,
-  startOrigin,
-} from "../support/cache-fixtures.ts";
+import { cacheStats, originGets, putBlob, randomBytes, sha256, startCacheProcess } from "../support/cache-fixtures.ts";
+import { startServer, type ServerProcess } from "../support/server-process.ts";
 
-let origin: Origin;
+let origin: ServerProcess;
 let caches: ProgramProcess[] = [];
 
 beforeAll(async () => {
-  origin = await startOrigin();
+  origin = await startServer();
   // Every peer must know every other's URL before it starts, so the ports are chosen up front.
   const ports = [freePort(), freePort(), freePort()];
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);

@@ -6,18 +6,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { HashRing } from "../../lib/cache/hash-ring.ts";
 import { freePort, type ProgramProcess } from "../../lib/common/program-process.ts";
-import {
-  cacheStats,
-  type Origin,
-  originGets,
-  putBlob,
-  randomBytes,
-  sha256,
-  startCacheProcess,
-  startOrigin,
-} from "../support/cache-fixtures.ts";
+import { cacheStats, originGets, putBlob, randomBytes, sha256, startCacheProcess } from "../support/cache-fixtures.ts";
+import { startServer, type ServerProcess } from "../support/server-process.ts";
 
-let origin: Origin;
+let origin: ServerProcess;
 let cache: ProgramProcess;
 let answer: () => Response = () => new Response("unset", { status: 500 });
 let peerAsked = 0;
@@ -34,7 +26,7 @@ const peer = Bun.serve({
 const peerUrl = `http://127.0.0.1:${peer.port}`;
 
 beforeAll(async () => {
-  origin = await startOrigin();
+  origin = await startServer();
   const port = freePort();
   const self = `http://127.0.0.1:${port}`;
   ring.set([self, peerUrl]);

@@ -1,15 +1,15 @@
 import { afterAll, expect, test } from "bun:test";
 import { runAttack, windowFor } from "../../lib/client/attack.ts";
-import { CLIENT_FLAGS, CLIENT_INFO, type ClientConfig } from "../../lib/client/flags.ts";
-import { parseConfig } from "../../lib/common/config.ts";
+import { CLIENT_PROGRAM, type ClientConfig } from "../../lib/client/flags.ts";
+import { loadConfig } from "../../lib/common/config.ts";
 import { silentLogger } from "../../lib/common/log.ts";
 
 const target = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("pong") });
 afterAll(() => void target.stop(true));
 
 function config(argv: string[]): ClientConfig {
-  const result = parseConfig(CLIENT_INFO, CLIENT_FLAGS, argv, {});
-  if (result.help) throw new Error("unexpected help");
+  const result = loadConfig(CLIENT_PROGRAM, argv, {});
+  if (result.kind !== "config") throw new Error(`unexpected ${result.kind}`);
   return result.config;
 }
 

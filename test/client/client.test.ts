@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CLIENT_FLAGS, CLIENT_INFO, checkClientConfig, type ClientConfig } from "../../lib/client/flags.ts";
-import { ConfigError, parseConfig } from "../../lib/common/config.ts";
+import { CLIENT_PROGRAM, type ClientConfig } from "../../lib/client/flags.ts";
+import { ConfigError, loadConfig } from "../../lib/common/config.ts";
 import { PROJECT_ROOT, startProgram, type ProgramProcess } from "../../lib/common/program-process.ts";
 
 const CLIENT = resolve(PROJECT_ROOT, "client.ts");
@@ -37,16 +37,16 @@ async function runClient(
 
 /** The parent's environment without the client's own variables, so a developer's shell cannot change a test. */
 function cleanEnv(): Record<string, string> {
-  const names = new Set(Object.values(CLIENT_FLAGS).flatMap((flag) => flag.env ?? []));
+  const names = new Set(Object.values(CLIENT_PROGRAM.flags).flatMap((flag) => flag.env ?? []));
   return Object.fromEntries(
     Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !names.has(e[0])),
   );
 }
 
 function parse(argv: string[], env: Record<string, string> = {}): ClientConfig {
-  const result = parseConfig(CLIENT_INFO, CLIENT_FLAGS, argv, env);
-  if (result.help) throw new Error("unexpected help");
-  checkClientConfig(result.config);
+  const result = loadConfig(CLIENT_PROGRAM, argv, env);
+  if (result.kind === "error") throw result.error;
+  if (result.kind === "help") throw new Error("unexpected help");
   return result.config;
 }
 
@@ -185,6 +185,12 @@ describe("client process", () => {
       expect(run.stderr.startsWith("client: ")).toBe(true);
       expect(run.stdout).toBe("");
     }
+  });
+
+  test("a stray argument is refused: one line naming it, exit 2", async () => {
+    const run = await runClient(["--rate", "1", "http://127.0.0.1:1/"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('client: unexpected argument "http://127.0.0.1:1/" (see --help)\n');
   });
 
   test("an unreachable server stops the default flow with one clear line", async () => {

@@ -1,8 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import {
-  COMMON_FLAGS,
   ConfigError,
+  defineProgram,
+  durationIn,
+  flag,
   flagName,
+  loadConfig,
   helpText,
   intIn,
   listOf,
@@ -10,28 +13,20 @@ import {
   oneOf,
   parseBaseUrl,
   parseBool,
-  parseBytes,
   parseConfig,
-  parseDuration,
   parsePort,
   parseString,
-  type Flag,
+  repeatable,
 } from "../../lib/common/config.ts";
+import { COMMON_FLAGS } from "../../lib/common/shared-flags.ts";
+import { parseBytes } from "../../lib/common/units.ts";
 
 const INFO = { name: "demo", summary: "a demo program" };
 const SPEC = {
-  port: {
-    help: "Port",
-    default: 5000,
-    parse: parsePort,
-    env: ["DEMO_PORT", "OLD_PORT"],
-    metavar: "PORT",
-  } as Flag<number>,
-  dataDir: { help: "Data", default: "./data", parse: parseString, env: ["DEMO_DATA"] } as Flag<string>,
-  verify: { help: "Verify", default: true, parse: parseBool, boolean: true, env: ["DEMO_VERIFY"] } as Flag<boolean>,
-  peer: { help: "A peer", default: [] as string[], parse: parseString, repeatable: true, env: ["DEMO_PEERS"] } as Flag<
-    string | string[]
-  >,
+  port: flag({ help: "Port", default: 5000, parse: parsePort, env: ["DEMO_PORT", "OLD_PORT"], metavar: "PORT" }),
+  dataDir: flag({ help: "Data", default: "./data", parse: parseString, env: ["DEMO_DATA"] }),
+  verify: flag({ help: "Verify", default: true, parse: parseBool, boolean: true, env: ["DEMO_VERIFY"] }),
+  peer: repeatable({ help: "A peer", parse: parseString, env: ["DEMO_PEERS"] }),
   ...COMMON_FLAGS,
 };
 
@@ -85,13 +80,11 @@ describe("parseConfig()", () => {
 
   test("parseConfig() splits a repeatable flag's env var on its envSeparator, so values may hold commas", () => {
     const spec = {
-      header: { help: "H", default: [], parse: parseString, repeatable: true, envSeparator: "\n", env: ["H"] } as Flag<
-        string | string[]
-      >,
+      header: repeatable({ help: "H", parse: parseString, envSeparator: "\n", env: ["H"] }),
     };
     const result = parseConfig(INFO, spec, [], { H: "Accept: a, b\nX-Id: 1\n" });
     if (result.help) throw new Error("unexpected help");
-    expect(result.config.header as unknown).toEqual(["Accept: a, b", "X-Id: 1"]);
+    expect(result.config.header).toEqual(["Accept: a, b", "X-Id: 1"]);
   });
 
   test("parseConfig() keeps positionals and everything after --", () => {
@@ -126,6 +119,81 @@ describe("parseConfig()", () => {
   });
 });
 
+describe("flag()", () => {
+  test("flag() and repeatable() type a flag's value from its parser, without casts", () => {
+    const spec = {
+      port: flag({ help: "P", default: 1, parse: parsePort }),
+      peers: flag({ help: "L", default: [], parse: listOf(parseString) }),
+      body: flag<Uint8Array | undefined>({
+        help: "B",
+        default: undefined,
+        parse: (raw: string) => new TextEncoder().encode(raw),
+      }),
+      header: repeatable({ help: "H", parse: parseString }),
+    };
+    const result = parseConfig(INFO, spec, ["--body", "x", "--header", "a"], {});
+    if (result.help) throw new Error("unexpected help");
+    const { port, peers, body, header }: { port: number; peers: string[]; body?: Uint8Array; header: string[] } =
+      result.config;
+    expect([port, peers, body, header]).toEqual([1, [], new TextEncoder().encode("x"), ["a"]]);
+    // @ts-expect-error: a default the parser could not have produced does not type-check.
+    flag({ help: "X", default: "5", parse: parsePort });
+  });
+});
+
+describe("loadConfig()", () => {
+  const PROGRAM = defineProgram({
+    ...INFO,
+    flags: SPEC,
+    check(config) {
+      if (config.port === 1 && config.dataDir === "./data") throw new ConfigError("--port 1 needs a --data-dir");
+    },
+  });
+
+  test("loadConfig() returns the config, never exits", () => {
+    const outcome = loadConfig(PROGRAM, ["--port", "2"], {});
+    expect(outcome.kind).toBe("config");
+    if (outcome.kind === "config") expect(outcome.config).toMatchObject({ port: 2, peer: [], logLevel: "info" });
+  });
+
+  test("loadConfig() answers --help with the help text", () => {
+    expect(loadConfig(PROGRAM, ["-h"], {})).toEqual({ kind: "help", text: helpText(PROGRAM, SPEC) });
+  });
+
+  test("loadConfig() turns a bad flag, a failed check and a stray argument into one line named after the program", () => {
+    const cases: [string[], string][] = [
+      [["--bogus"], 'demo: unknown flag "--bogus" (see --help)'],
+      [["--port", "1"], "demo: --port 1 needs a --data-dir"],
+      [["extra", "more"], 'demo: unexpected argument "extra" (see --help)'],
+      [["--", "--port"], 'demo: unexpected argument "--port" (see --help)'],
+    ];
+    for (const [argv, line] of cases) {
+      const outcome = loadConfig(PROGRAM, argv, {});
+      expect(outcome.kind).toBe("error");
+      if (outcome.kind === "error") {
+        expect(outcome.line).toBe(line);
+        expect(outcome.error).toBeInstanceOf(ConfigError);
+      }
+    }
+  });
+
+  test("loadConfig() passes positionals through to a program that takes them", () => {
+    const outcome = loadConfig(defineProgram({ ...INFO, flags: SPEC, positionals: true }), ["run", "--port", "3"], {});
+    expect(outcome).toMatchObject({ kind: "config", positionals: ["run"], config: { port: 3 } });
+  });
+
+  test("loadConfig() lets an error that is not a ConfigError through: it is a bug, not a mistake in the flags", () => {
+    const broken = defineProgram({
+      ...INFO,
+      flags: SPEC,
+      check() {
+        throw new TypeError("a bug");
+      },
+    });
+    expect(() => loadConfig(broken, [], {})).toThrow(TypeError);
+  });
+});
+
 describe("helpText()", () => {
   test("helpText() lists every flag with metavar, default, env names, repeatable, and the epilog", () => {
     const text = helpText({ ...INFO, epilog: "Examples follow." }, SPEC);
@@ -140,7 +208,7 @@ describe("helpText()", () => {
   });
 
   test("helpText() shows defaultText instead of the default", () => {
-    const spec = { size: { help: "Size", default: 1024, parse: parseBytes, defaultText: "1KiB" } as Flag<number> };
+    const spec = { size: flag({ help: "Size", default: 1024, parse: parseBytes, defaultText: "1KiB" }) };
     expect(helpText(INFO, spec)).toContain("Size (default 1KiB)");
   });
 });
@@ -176,40 +244,6 @@ describe("value parsers", () => {
     expect(() => parse("1.5")).toThrow("expected a number from 0 to 1");
   });
 
-  test("parseBytes() takes plain numbers, SI and binary units", () => {
-    const cases: [string, number][] = [
-      ["25000", 25000],
-      ["0", 0],
-      ["64MiB", 64 * 2 ** 20],
-      ["1GiB", 2 ** 30],
-      ["10 MB", 10e6],
-      ["1.5KiB", 1536],
-      ["2k", 2000],
-      ["3B", 3],
-      ["1tib", 2 ** 40],
-    ];
-    for (const [raw, bytes] of cases) expect(parseBytes(raw)).toBe(bytes);
-    for (const raw of ["", "lots", "-1", "5 parsecs", "1.2.3MB"]) {
-      expect(() => parseBytes(raw)).toThrow("expected a size such as 25000, 64MiB or 1GB");
-    }
-  });
-
-  test("parseDuration() takes unit sums in ms and bare numbers as seconds", () => {
-    const cases: [string, number][] = [
-      ["10s", 10_000],
-      ["1m30s", 90_000],
-      ["250ms", 250],
-      ["2", 2000],
-      ["0.5", 500],
-      ["1h", 3_600_000],
-      ["1500us", 1.5],
-    ];
-    for (const [raw, ms] of cases) expect(parseDuration(raw)).toBe(ms);
-    for (const raw of ["", "10x", "s", "-1s", "1m 30s"]) {
-      expect(() => parseDuration(raw)).toThrow("expected a duration such as 10s, 1m30s or 250ms");
-    }
-  });
-
   test("parseBaseUrl() accepts URLs and host:port, without a trailing slash", () => {
     expect(parseBaseUrl("localhost:5000")).toBe("http://localhost:5000");
     expect(parseBaseUrl("http://cas:5000/")).toBe("http://cas:5000");
@@ -222,6 +256,15 @@ describe("value parsers", () => {
     expect(listOf(parsePort)(" 1, 2,,3 ")).toEqual([1, 2, 3]);
     expect(listOf(parseString)("")).toEqual([]);
     expect(() => listOf(parsePort)("1,x")).toThrow("expected a whole number");
+  });
+
+  test("durationIn() takes durations within bounds only", () => {
+    const parse = durationIn(1, 240_000);
+    expect(parse("10s")).toBe(10_000);
+    expect(parse("1ms")).toBe(1);
+    for (const raw of ["0s", "241s", "500us"])
+      expect(() => parse(raw)).toThrow("expected a duration from 1 ms to 240 s");
+    expect(() => parse("soon")).toThrow("expected a duration such as 10s, 1m30s or 250ms");
   });
 
   test("oneOf() takes only the listed words, exactly", () => {

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { readFileSync } from "node:fs";
-import { parseBytes } from "../../lib/common/config.ts";
+import { parseBytes } from "../../lib/common/units.ts";
 import { createPeers } from "../../lib/cache/peers.ts";
 import { PROJECT_ROOT } from "../../lib/common/program-process.ts";
 import { CONFIGMAP_PATH, DASHBOARD_PATH, renderDashboardConfigMap } from "../../scripts/dashboard-configmap.ts";

@@ -227,4 +227,10 @@ describe("command line", () => {
       expect(stderr).toStartWith("server: ");
     }
   });
+
+  test("a stray argument is refused: one line naming it, exit 2", async () => {
+    const { code, stderr } = await run(["--port", "0", "data"]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('server: unexpected argument "data" (see --help)\n');
+  });
 });

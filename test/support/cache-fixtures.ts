@@ -1,38 +1,8 @@
 /**
- * Real processes for the cache tests: an origin (server.ts) on a temp data dir, cache processes in front of it,
+ * Real processes for the cache tests: cache processes in front of an origin (started with server-process.ts),
  * blobs seeded with PUT, and the origin's own count of blob GETs read from its /metrics.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type ProgramProcess, startProgram } from "../../lib/common/program-process.ts";
-
-export interface Origin extends ProgramProcess {
-  dataDir: string;
-  /** Stops the origin and removes its data. */
-  close(): Promise<void>;
-}
-
-/** Starts server.ts on 127.0.0.1, an ephemeral port and a fresh temp data dir (or `dataDir`, kept). */
-export async function startOrigin(options: { port?: number; dataDir?: string } = {}): Promise<Origin> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "cas-cache-test-"));
-  const proc = await startProgram("server.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(options.port ?? 0),
-    "--data-dir",
-    dataDir,
-  ]);
-  return {
-    ...proc,
-    dataDir,
-    async close() {
-      await proc.stop();
-      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Starts cache.ts on 127.0.0.1 in front of `origin` with extra flags. */
 export function startCacheProcess(origin: string, args: readonly string[] = []): Promise<ProgramProcess> {

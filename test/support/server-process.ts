@@ -1,6 +1,6 @@
 /**
- * Starts server.ts as a real process on 127.0.0.1, an ephemeral port and a fresh temp data dir (or a given
- * one), and lists files under a directory, for the server's process-level tests.
+ * The one way tests start an origin: server.ts as a real process on 127.0.0.1, an ephemeral (or given) port and
+ * a fresh temp data dir (or a given one, kept); plus listing files under a directory and polling a condition.
  */
 import { mkdtempSync, readdirSync, rmSync, type Dirent } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,26 +9,40 @@ import { startProgram, type ProgramProcess } from "../../lib/common/program-proc
 
 export interface ServerProcess extends ProgramProcess {
   dataDir: string;
-  /** Stops the process (SIGKILL if still running) and removes a data dir this helper created. */
+  /** Kills the process (SIGKILL) and removes a data dir this helper created. */
   dispose(): Promise<void>;
+  /** Stops the process gracefully (SIGTERM, drain) and removes a data dir this helper created. */
+  close(): Promise<void>;
 }
 
-/** Starts `bun server.ts --host 127.0.0.1 --port 0 --data-dir <dir> ...args`. */
+/** Starts `bun server.ts --host 127.0.0.1 --port <port or 0> --data-dir <dir> ...args`. */
 export async function startServer(
   args: readonly string[] = [],
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; port?: number } = {},
 ): Promise<ServerProcess> {
   const owned = options.dataDir === undefined;
   const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), "cas-server-test-")), "data");
-  const proc = await startProgram("server.ts", ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, ...args], {
-    env: options.env,
-  });
+  const port = String(options.port ?? 0);
+  const proc = await startProgram(
+    "server.ts",
+    ["--host", "127.0.0.1", "--port", port, "--data-dir", dataDir, ...args],
+    {
+      env: options.env,
+    },
+  );
+  const removeOwned = () => {
+    if (owned) rmSync(join(dataDir, ".."), { recursive: true, force: true });
+  };
   return {
     ...proc,
     dataDir,
     async dispose() {
       await proc.stop("SIGKILL");
-      if (owned) rmSync(join(dataDir, ".."), { recursive: true, force: true });
+      removeOwned();
+    },
+    async close() {
+      await proc.stop();
+      removeOwned();
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Fetches one blob from the origin or from a peer within a deadline and verifies it against its key before
  * anything is cached or served. Blobs up to `maxItemBytes` are read whole; larger ones come back as a stream
- * that is hashed on the way through and broken off (connection reset) if the digest does not match.
+ * that is hashed on the way through and broken off (connection reset) if the digest does not match. What a
+ * peer's answers mean is lib/cache/peer-protocol.ts's business; this file knows only HTTP and digests.
  */
 import { HttpError } from "../common/http-error.ts";
 import { type BlobKey, hasherFor, matchesKey } from "../common/key.ts";
@@ -57,24 +58,12 @@ export interface FetchBlobOptions {
   observe?: (upstream: Upstream, seconds: number) => void;
   /** Called when a streamed body turns out not to match its key (the stream is then broken off). */
   onStreamMismatch?: (key: BlobKey, upstream: Upstream) => void;
+  /**
+   * Reads a non-200 answer whose body matters (a peer's verdict) into the error to throw. Returning undefined
+   * leaves the default: body discarded, 404 `not_found`, anything else 502 `bad_upstream_status`.
+   */
+  errorAnswer?: (res: Response) => Promise<HttpError> | undefined;
 }
-
-/**
- * An error answer from the owning peer that is its verdict on the origin (it reached the origin, or tried to,
- * within its deadline): final, passed on as it is, never followed by a local load. Any other failure to get a
- * blob from a peer (refused, reset, late, malformed, wrong bytes) is the peer's own failure.
- */
-export class PeerVerdict extends HttpError {
-  override name = "PeerVerdict";
-}
-
-/** The error codes by which a peer reports on the origin (see {@linkcode fetchBlob}'s errors). */
-const VERDICT_CODES = new Set([
-  "upstream_timeout",
-  "upstream_unavailable",
-  "bad_upstream_status",
-  "bad_upstream_digest",
-]);
 
 /** Headers of a blob response that the cache passes on from its upstream (anything else is dropped). */
 const PASSED_HEADERS = ["content-type", "etag", "cache-control", "last-modified"] as const;
@@ -82,7 +71,7 @@ const PASSED_HEADERS = ["content-type", "etag", "cache-control", "last-modified"
 /**
  * GETs `url` and returns the verified blob. Throws {@linkcode HttpError}: 404 `not_found` (the origin's
  * answer, passed through), 502 `bad_upstream_digest`, 502 `bad_upstream_status`, 502 `upstream_unavailable`,
- * 504 `upstream_timeout`.
+ * 504 `upstream_timeout`; or whatever `errorAnswer` read.
  */
 export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOptions): Promise<FetchedBlob> {
   const { upstream, timeoutMs } = options;
@@ -115,14 +104,15 @@ export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOpt
     throw fail(err);
   }
   if (res.status !== 200) {
-    if (upstream === "peer" && res.status >= 500) {
-      let verdict: HttpError;
+    const reading = options.errorAnswer?.(res);
+    if (reading !== undefined) {
+      let answer: HttpError;
       try {
-        verdict = await peerVerdict(res);
+        answer = await reading;
       } catch (err) {
         throw fail(err);
       }
-      throw fail(verdict);
+      throw fail(answer);
     }
     void res.body?.cancel().catch(() => {});
     if (res.status === 404) throw fail(new HttpError(404, "not_found", `no blob ${key.hex} at the ${upstream}`));
@@ -164,21 +154,13 @@ export async function fetchBlob(url: string, key: BlobKey, options: FetchBlobOpt
   return heldBlob(body, headers);
 }
 
-/** A peer's error answer: its {@linkcode PeerVerdict} on the origin, or else a failure of the peer itself. */
-async function peerVerdict(res: Response): Promise<HttpError> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await res.text());
-  } catch (err) {
-    // Cut off or not JSON: the peer failed (a timeout while reading is reported as such by fail()).
-    if (err instanceof SyntaxError) return new HttpError(502, "bad_upstream_status", `the peer answered ${res.status}`);
-    throw err;
-  }
-  const { error, message } = (body ?? {}) as { error?: unknown; message?: unknown };
-  if (typeof error !== "string" || !VERDICT_CODES.has(error) || typeof message !== "string") {
-    return new HttpError(502, "bad_upstream_status", `the peer answered ${res.status}`);
-  }
-  return new PeerVerdict(res.status, error, `${message} (answered by the owning peer)`);
+/** GETs `key` from the CAS origin at base URL `origin`; see {@linkcode fetchBlob}. */
+export function fetchFromOrigin(
+  origin: string,
+  key: BlobKey,
+  options: Omit<FetchBlobOptions, "upstream">,
+): Promise<FetchedBlob> {
+  return fetchBlob(`${origin}/cas/${key.hex}`, key, { ...options, upstream: "origin" });
 }
 
 /** Builds a held blob with its two header sets (verification is the caller's job). */
