@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createCasServer, type CasServer, type CasServerOptions } from "../../lib/server/cas-handler.ts";
 import { EMPTY_SHA1, EMPTY_SHA256, digestHex } from "../../lib/common/key.ts";
 import { openStore, type BlobStore, type StoreOptions } from "../../lib/server/store.ts";
+import { startServer } from "../support/server-process.ts";
 
 const BASE = "http://cas.test";
 const KEY = "0123456789abcdef".repeat(4);
@@ -218,4 +219,23 @@ describe("GET /status and the metrics by kind", () => {
     expect(text).toContain('cas_store_written_bytes_total{kind="ac"} 5');
     expect(text).toContain('cas_store_blobs{kind="cas"} 1');
   });
+});
+
+test("server.ts takes --max-ac-bytes (CAS_MAX_AC_BYTES) and counts entries found at start", async () => {
+  const first = await startServer(["--max-ac-bytes", "10"]);
+  try {
+    expect((await fetch(`${first.url}/ac/${KEY}`, { method: "PUT", body: "0123456789" })).status).toBe(201);
+    expect((await fetch(`${first.url}/ac/${KEY}`, { method: "PUT", body: "0123456789a" })).status).toBe(413);
+    await first.stop();
+    const second = await startServer([], { dataDir: first.dataDir, env: { CAS_MAX_AC_BYTES: "5" } });
+    try {
+      expect((await fetch(`${second.url}/ac/${KEY}`, { method: "PUT", body: "012345" })).status).toBe(413);
+      expect(await (await fetch(`${second.url}/ac/${KEY}`)).text()).toBe("0123456789");
+      expect(second.logs.some((line) => line.includes('"acEntries":1') && line.includes('"acBytes":10'))).toBe(true);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await first.dispose();
+  }
 });

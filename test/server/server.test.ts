@@ -198,6 +198,7 @@ describe("command line", () => {
       "--host HOST",
       "--data-dir DIR",
       "--max-blob-bytes",
+      "--max-ac-bytes",
       "--max-bytes",
       "--write-token",
       "--read-cache-bytes",
@@ -213,6 +214,7 @@ describe("command line", () => {
       "CAS_DATA_DIR",
       "CAS_WRITE_TOKEN",
       "CAS_MAX_BYTES",
+      "CAS_MAX_AC_BYTES",
       "LOG_LEVEL",
     ]) {
       expect(stdout).toContain(env);
