@@ -1,7 +1,7 @@
 /**
- * The origin as a build cache for real build tools from Debian: ccache with `layout=bazel` HTTP storage and
- * Bazel with `--remote_cache`, each building a generated C project, forgetting everything local, and building
- * again from the remote alone. Skipped with one line naming the tool when it is missing, except on CI, where
+ * The origin as a build cache for real build tools from Debian, directly and through a cache.ts in front of it
+ * (one URL for reads and writes): ccache with `layout=bazel` HTTP storage and Bazel with `--remote_cache`, each
+ * building a generated C project, forgetting everything local, and building again from the remote alone. Skipped with one line naming the tool when it is missing, except on CI, where
  * .ci/run installs ccache, gcc and bazel-bootstrap and a missing tool fails.
  */
 import { afterEach, describe, expect, test } from "bun:test";
@@ -22,6 +22,7 @@ import {
   type CcacheOptions,
 } from "./support/ccache.ts";
 import { runCommand } from "./support/run-command.ts";
+import { startCacheProcess } from "./support/cache-fixtures.ts";
 import { startServer, type ServerProcess } from "./support/server-process.ts";
 
 const onCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
@@ -45,6 +46,13 @@ async function origin(): Promise<ServerProcess> {
   const server = await startServer(["--write-token", TOKEN]);
   processes.push(server);
   return server;
+}
+
+/** A cache.ts in front of `server`; what the build tools are pointed at in the "through the cache" cases. */
+async function cacheTier(server: ServerProcess): Promise<string> {
+  const cache = await startCacheProcess(server.url);
+  processes.push({ dispose: async () => void (await cache.stop("SIGKILL")) });
+  return cache.url;
 }
 
 async function status(url: string): Promise<StoreStatus> {
@@ -107,6 +115,19 @@ describe.skipIf(missingTools.length > 0 && !onCi)(
     );
 
     test(
+      "the same through the cache tier: uploads and /ac/ reads pass through to the origin",
+      async () => {
+        if (missingTools.length > 0) throw new Error(`${missingTools.join(", ")} missing on CI`);
+        const server = await origin();
+        const work = tempDir("ccache-tier");
+        const project = writeCProject(join(work, "project"), 4);
+        await coldThenWarm(await cacheTier(server), project, join(work, "ccache"));
+        expect((await status(server.url)).ac.entries).toBe(2 * project.sources.length);
+      },
+      BUILD_TIMEOUT_MS,
+    );
+
+    test(
       "without the write token the server stores nothing, and ccache still builds",
       async () => {
         if (missingTools.length > 0) throw new Error(`${missingTools.join(", ")} missing on CI`);
@@ -156,6 +177,20 @@ describe.skipIf(!hasBazel() && !onCi)(`Bazel --remote_cache (needs ${BAZEL}, Deb
       // One entry per action, each naming its outputs, which are blobs.
       expect(figures.ac.entries).toBe(workspace.spawnedActions);
       expect(figures.cas.blobs).toBeGreaterThan(0);
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  test(
+    "the same through the cache tier, blobs served from the cache and action results from the origin",
+    async () => {
+      if (!hasBazel()) throw new Error(`${BAZEL} missing on CI`);
+      const server = await origin();
+      const cache = await cacheTier(server);
+      const workspace = await buildCleanBuild(cache);
+      expect((await status(server.url)).ac.entries).toBe(workspace.spawnedActions);
+      const stats = (await (await fetch(`${cache}/stats`)).json()) as { Gets: number };
+      expect(stats.Gets).toBeGreaterThan(0);
     },
     BUILD_TIMEOUT_MS,
   );
