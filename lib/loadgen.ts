@@ -24,6 +24,8 @@ import { tightenTimerSlack } from "./loadgen/timer-slack.ts";
 import { WakeTimer } from "./loadgen/wake-timer.ts";
 
 export interface Target {
+  /** What reports group the target's results under (per-target figures). @default `${method} ${url}` */
+  name?: string;
   method: string;
   url: string;
   headers?: Record<string, string>;

@@ -4,6 +4,7 @@
  */
 import { observedHitRatio, type AttackSummary, type LagSummary } from "./attack-metrics.ts";
 import { rfc3339Nano } from "./go-format.ts";
+import type { KindFigures } from "./kind-counts.ts";
 
 /** What the client adds beyond vegeta's fields. */
 export interface CasExtras {
@@ -16,6 +17,8 @@ export interface CasExtras {
   hitRatio: number | null;
   /** Each cache's `/stats` before and after the run, by base URL (null when it did not answer). */
   cacheStats: { before: Record<string, unknown>; after: Record<string, unknown> } | null;
+  /** Requests and status codes by kind of request (`ac`, `cas`, `put`), when the workload names them. */
+  kinds?: Record<string, KindFigures>;
 }
 
 /** The `cas` key's content, snake_case like the rest of the report. */
@@ -29,6 +32,7 @@ export function casJson(summary: AttackSummary, extras: CasExtras): Record<strin
     send_lag: lagJson(summary.sendLag), // the generator's own lateness
     queue_wait: lagJson(summary.queueWait), // waiting for a --max-inflight slot or connection
     cache_stats: extras.cacheStats,
+    ...(extras.kinds !== undefined && { kinds: extras.kinds }),
   };
 }
 
