@@ -21,6 +21,8 @@ import { renderText } from "../report/text.ts";
 import { UploadAbortedError, UploadError, uploadBlobs } from "./upload.ts";
 import { headersFrom, urlTargets } from "./url-targets.ts";
 import { createWorkload, generateBlobs } from "./workload.ts";
+import { ACTION_OUTPUTS, createBuildCacheWorkload, generateActions } from "./build-cache-workload.ts";
+import { createKindCounts, type KindCounts } from "../report/kind-counts.ts";
 
 export interface AttackDeps {
   logger: Logger;
@@ -44,6 +46,8 @@ interface Plan {
   integrityFailures: () => number;
   /** Cache base URLs whose /stats are read around the run (default flow only). */
   caches: string[];
+  /** Counts by kind of request, for workloads that name their targets' kinds. */
+  kinds?: KindCounts;
 }
 
 /** Runs the whole client flow; resolves with the process exit code. */
@@ -58,7 +62,9 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
 
   let plan: Plan;
   try {
-    plan = config.url.length > 0 ? urlPlan(config) : await defaultPlan(config, logger, deps.signal);
+    if (config.url.length > 0) plan = urlPlan(config);
+    else if (config.workload === "build-cache") plan = await buildCachePlan(config, logger, deps.signal);
+    else plan = await defaultPlan(config, logger, deps.signal);
   } catch (err) {
     if (err instanceof UploadAbortedError) {
       stderr(`client: ${err.message}\n`);
@@ -92,6 +98,7 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
     : undefined;
   const onResult = (r: ShotResult) => {
     metrics.add(r);
+    plan.kinds?.add(r);
     progress?.add(r);
     endpoint?.metrics.observe(r);
   };
@@ -221,10 +228,59 @@ async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSi
   };
 }
 
+/** Seeds the actions (their outputs, then their entries) on the origin, then plans the build-cache workload. */
+async function buildCachePlan(config: ClientConfig, logger: Logger, signal: AbortSignal | undefined): Promise<Plan> {
+  const actions = generateActions(config.blobs, ACTION_OUTPUTS, config.size);
+  const options = {
+    ...(config.writeToken && { writeToken: config.writeToken }),
+    timeoutMs: config.timeout,
+    ...(signal && { signal }),
+  };
+  logger.info("uploading", {
+    server: config.server,
+    actions: actions.length,
+    outputs: ACTION_OUTPUTS,
+    size: config.size,
+  });
+  const blobs = await uploadBlobs(
+    config.server,
+    actions.flatMap((a) => a.outputs),
+    options,
+  );
+  // Entries after the blobs they name, as a build tool writes them.
+  const entries = await uploadBlobs(
+    config.server,
+    actions.map((a) => ({ hash: a.key, data: a.entry })),
+    { ...options, kind: "ac" },
+  );
+  logger.info("uploaded", { blobs, entries });
+  const workload = createBuildCacheWorkload({
+    cacheUrls: config.cache,
+    actions,
+    hitRatio: config.hitRatio,
+    dist: config.dist,
+    size: config.size,
+    verify: config.verify,
+    headers: headersFrom(config.header),
+    ...(config.writeToken && { writeToken: config.writeToken }),
+  });
+  const via = config.cache.length === 1 ? config.cache[0]! : `${config.cache.length} caches round-robin`;
+  return {
+    next: workload.next,
+    description:
+      `build cache via ${via}: /ac/ lookups over ${actions.length} action(s) of ${ACTION_OUTPUTS} outputs of ` +
+      `${config.size} bytes, then /cas/ fetches; hit ratio ${config.hitRatio}, misses PUT new results`,
+    integrityFailures: () => workload.integrityFailures,
+    caches: config.cache,
+    kinds: createKindCounts(),
+  };
+}
+
 function casExtras(plan: Plan, before: StatsByCache, after: StatsByCache): CasExtras {
   return {
     integrityFailures: plan.integrityFailures(),
     hitRatio: plan.caches.length > 0 ? hitRatioBetween(before, after) : null,
     cacheStats: plan.caches.length > 0 ? { before, after } : null,
+    ...(plan.kinds && { kinds: plan.kinds.snapshot() }),
   };
 }

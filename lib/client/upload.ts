@@ -1,6 +1,7 @@
 /**
- * Puts the default flow's blobs on the origin server before the attack: `PUT /cas/<hash>` with the raw
- * body, a few at a time, and the write token when one is set. Any failure becomes one readable line.
+ * Puts the workload's blobs on the origin server before the attack: `PUT /cas/<hash>` with the raw body (or
+ * action-cache entries, `PUT /ac/<key>`), a few at a time, and the write token when one is set. Any failure
+ * becomes one readable line.
  */
 import type { WorkloadBlob } from "./workload.ts";
 
@@ -26,6 +27,8 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Requests in flight at once. @default UPLOAD_CONCURRENCY */
   concurrency?: number;
+  /** Where they go: blobs (`/cas/<hash>`) or action-cache entries (`/ac/<key>`, the key in `hash`). @default "cas" */
+  kind?: "cas" | "ac";
 }
 
 /** Uploads every blob; resolves with how many were new (201) and already stored (200). */
@@ -38,6 +41,7 @@ export async function uploadBlobs(
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
   if (options.writeToken) headers.authorization = `Bearer ${options.writeToken}`;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const kind = options.kind ?? "cas";
   // One controller for the whole upload: the first failure (or the caller's abort) cancels the others.
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal?.reason);
@@ -52,7 +56,7 @@ export async function uploadBlobs(
     const signal = timeoutMs > 0 ? AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]) : stop.signal;
     let res: Response;
     try {
-      res = await fetch(`${base}/cas/${blob.hash}`, { method: "PUT", headers, body: blob.data, signal });
+      res = await fetch(`${base}/${kind}/${blob.hash}`, { method: "PUT", headers, body: blob.data, signal });
     } catch (err) {
       throw new UploadError(`cannot reach the server at ${base}: ${describeFetchError(err)}`);
     }
