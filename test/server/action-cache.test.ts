@@ -126,6 +126,43 @@ describe("PUT, GET and HEAD /ac/<key>", () => {
   });
 });
 
+describe("the read cache", () => {
+  test("an entry read once is answered from memory; a replacement is read from disk again", async () => {
+    const cas = await server();
+    await call(cas, `/ac/${KEY}`, { method: "PUT", body: "first" });
+    const fromDisk = cas.fetch(new Request(`${BASE}/ac/${KEY}`));
+    expect(fromDisk).toBeInstanceOf(Promise);
+    expect(await (await fromDisk).text()).toBe("first");
+    const fromMemory = cas.fetch(new Request(`${BASE}/ac/${KEY}`));
+    expect(fromMemory).toBeInstanceOf(Response);
+    expect(await (fromMemory as Response).text()).toBe("first");
+    const head = cas.fetch(new Request(`${BASE}/ac/${KEY}`, { method: "HEAD" })) as Response;
+    expect([head.status, head.headers.get("content-length"), await head.text()]).toEqual([200, "5", ""]);
+    await call(cas, `/ac/${KEY}`, { method: "PUT", body: "second" });
+    expect(await (await call(cas, `/ac/${KEY}`)).text()).toBe("second");
+    const notModified = cas.fetch(new Request(`${BASE}/ac/${KEY}`, { headers: { "if-none-match": etagOf("second") } }));
+    expect((notModified as Response).status).toBe(304);
+  });
+
+  test("a read that began before a replacement finished does not leave the old entry in memory", async () => {
+    const store = await openStore(join(dir, "data"));
+    await store.putAction(KEY, new Blob(["old"]).stream());
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The real store, with reads held after they opened the entry, so the replacement lands in between.
+    const held: BlobStore = {
+      ...store,
+      openAction: async (key) => store.openAction(key).then((e) => gate.then(() => e)),
+    };
+    const cas = createCasServer({ store: held });
+    const slowRead = call(cas, `/ac/${KEY}`);
+    expect((await call(cas, `/ac/${KEY}`, { method: "PUT", body: "new" })).status).toBe(200);
+    release();
+    expect(await (await slowRead).text()).toBe("old");
+    expect(await (await call(cas, `/ac/${KEY}`)).text()).toBe("new");
+  });
+});
+
 describe("instance prefixes and the empty blob", () => {
   test("an instance prefix is accepted and ignored on both kinds", async () => {
     const cas = await server();
