@@ -3,7 +3,8 @@
  * ccache's `layout=bazel` HTTP protocol). A PUT replaces the entry atomically, the last writer winning; a read
  * carries an ETag that is the SHA-256 of the content and `Cache-Control: no-cache`, since an entry can change
  * under its key. Entries are not checked for shape (ccache keeps its own format there, not ActionResults).
- * Small entries share the blobs' read cache, kept coherent with the writes because one process owns the store.
+ * Small entries share the blobs' read cache, written through on PUT and kept coherent with the disk because one
+ * process owns the store.
  */
 import { errorResponse } from "../common/http-error.ts";
 import type { Lru } from "../lru.ts";
@@ -37,9 +38,8 @@ export interface ActionCache {
 export function createActionCache(options: ActionCacheOptions): ActionCache {
   const { store, itemBytes, readCache } = options;
   const onRead = options.onRead ?? (() => {});
-  // Counts finished writes. A read keeps what it read only when no write finished meanwhile: it may have read
-  // the entry just replaced. (A read that ends between a rename and its write's finish may keep the old entry,
-  // but the write's finish then drops it.)
+  // Counts entries renamed into place. A read keeps what it read only when no entry landed meanwhile: it may
+  // have read the one just replaced.
   let writes = 0;
 
   function read(req: Request, key: string, head: boolean): Response | Promise<Response> {
@@ -76,14 +76,17 @@ export function createActionCache(options: ActionCacheOptions): ActionCache {
   }
 
   async function write(req: Request, key: string): Promise<Response> {
-    let result;
-    try {
-      result = await store.putAction(key, req.body ?? new Blob().stream(), { declaredSize: declaredLength(req) });
-    } finally {
-      // Also after a failure: the rename may have happened before it.
-      writes++;
-      readCache?.delete(`ac/${key}`);
-    }
+    const result = await store.putAction(key, req.body ?? new Blob().stream(), {
+      declaredSize: declaredLength(req),
+      retainUpTo: readCache === undefined ? 0 : itemBytes,
+      // Runs right after the rename, in the order the entries landed: the cache then holds what the disk holds.
+      // A build tool often reads an entry soon after it is written (the next build, another machine).
+      onCommit({ size, digest, bytes }) {
+        writes++;
+        if (bytes === undefined) readCache?.delete(`ac/${key}`);
+        else readCache?.set(`ac/${key}`, blobView(`"${digest}"`, AC_CACHE_CONTROL, size, bytes));
+      },
+    });
     return Response.json(
       { key, size: result.size },
       { status: result.created ? 201 : 200, headers: { etag: `"${result.digest}"`, location: `/ac/${key}` } },

@@ -70,6 +70,25 @@ export interface OpenEntry extends OpenBlob {
   digest: string;
 }
 
+export interface ActionPutOptions extends PutOptions {
+  /** Keep the content in memory while it streams in, when it is at most this many bytes. @default 0 (never) */
+  retainUpTo?: number;
+  /**
+   * Called once the new entry is in place, synchronously after the rename (so calls come in the order the entries
+   * replaced one another), with its content when it was retained.
+   */
+  onCommit?: (entry: CommittedEntry) => void;
+}
+
+/** An entry just renamed into place. */
+export interface CommittedEntry {
+  size: number;
+  /** Lowercase hex SHA-256 of the content. */
+  digest: string;
+  /** The content, when it was retained (see ActionPutOptions.retainUpTo). */
+  bytes: Uint8Array<ArrayBuffer> | undefined;
+}
+
 export interface ActionPutResult {
   size: number;
   /** Lowercase hex SHA-256 of the content. */
@@ -121,7 +140,7 @@ export interface BlobStore {
    * Streams `body` in as the entry for `key`, replacing any entry there once it is complete and fsynced (the
    * last to finish wins). Throws StoreError (`too_large`, `insufficient_storage`); on failure the old entry stays.
    */
-  putAction(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<ActionPutResult>;
+  putAction(key: string, body: AsyncIterable<Uint8Array>, options?: ActionPutOptions): Promise<ActionPutResult>;
   /** True when the store can take writes: the temp dir is writable and the quota not reached. */
   ready(): Promise<boolean>;
   stats(): StoreStats;
@@ -277,12 +296,18 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
 
   /**
    * Writes `body` to the end of the open temp file in batches while hashing it, holding quota for every byte
-   * received (added to `held`, which the caller gives back). Returns the body's size once all of it is written.
+   * received (added to `held`, which the caller gives back), and keeping the chunks in `retained` while the body
+   * is at most `retainUpTo` bytes (dropped beyond). Returns the body's size once all of it is written.
    */
   async function streamInto(
     handle: FileHandle,
     body: AsyncIterable<Uint8Array>,
-    into: { hasher: Bun.CryptoHasher; checkSize: (size: number) => void; held: { bytes: number } },
+    into: {
+      hasher: Bun.CryptoHasher;
+      checkSize: (size: number) => void;
+      held: { bytes: number };
+      retain?: { upTo: number; chunks: Uint8Array[] | undefined };
+    },
   ): Promise<number> {
     let pending: Promise<unknown> | undefined;
     let syncing: Promise<unknown> | undefined;
@@ -298,6 +323,10 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
         reserved += chunk.byteLength;
         into.held.bytes += chunk.byteLength;
         into.hasher.update(chunk);
+        if (into.retain?.chunks !== undefined) {
+          if (size <= into.retain.upTo) into.retain.chunks.push(chunk);
+          else into.retain.chunks = undefined;
+        }
         batch.push(chunk);
         batchBytes += chunk.byteLength;
         if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) {
@@ -357,7 +386,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   async function putAction(
     key: string,
     body: AsyncIterable<Uint8Array>,
-    putOptions: PutOptions = {},
+    putOptions: ActionPutOptions = {},
   ): Promise<ActionPutResult> {
     const finalPath = acPathOf(key);
     if (putOptions.declaredSize !== undefined) {
@@ -372,16 +401,21 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       // Room for the header, written once the content's digest is known.
       await writeAll(handle, [new Uint8Array(AC_HEADER_BYTES)], AC_HEADER_BYTES);
       const hasher = hasherFor("sha256");
-      const size = await streamInto(handle, body, { hasher, checkSize: checkAcSize, held });
+      const retainUpTo = putOptions.retainUpTo ?? 0;
+      const retain = { upTo: retainUpTo, chunks: retainUpTo > 0 ? ([] as Uint8Array[]) : undefined };
+      const size = await streamInto(handle, body, { hasher, checkSize: checkAcSize, held, retain });
       const digest = hasher.digest();
       const { bytesWritten } = await handle.write(digest, 0, AC_HEADER_BYTES, 0);
       if (bytesWritten !== AC_HEADER_BYTES) throw new ShortWriteError("short header write");
       await handle.sync();
       await handle.close();
       handle = undefined;
-      const created = await serialized(key, () => replaceEntry(tmpPath, finalPath, size));
+      const committed = { size, digest: digest.toString("hex"), bytes: joined(retain.chunks, size) };
+      const created = await serialized(key, () =>
+        replaceEntry(tmpPath, finalPath, size, () => putOptions.onCommit?.(committed)),
+      );
       acWrittenBytes += size;
-      return { size, digest: digest.toString("hex"), created };
+      return { size, digest: committed.digest, created };
     } catch (err) {
       throw storageError(err);
     } finally {
@@ -392,7 +426,12 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   }
 
   // rename() replaces atomically: a reader has the old entry or the new one, never a mix or nothing.
-  async function replaceEntry(tmpPath: string, finalPath: string, size: number): Promise<boolean> {
+  async function replaceEntry(
+    tmpPath: string,
+    finalPath: string,
+    size: number,
+    onRenamed: () => void,
+  ): Promise<boolean> {
     const parent = join(finalPath, "..");
     if (!madeDirs.has(parent)) {
       await mkdir(parent, { recursive: true });
@@ -402,6 +441,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
     await rename(tmpPath, finalPath);
     acBytes += size - (old ?? 0);
     if (old === undefined) acEntries++;
+    onRenamed();
     await syncDir(parent);
     return old === undefined;
   }
@@ -480,6 +520,18 @@ function storageError(err: unknown): unknown {
     return new StoreError("insufficient_storage", "no space left on the data volume");
   }
   return err;
+}
+
+/** The retained chunks as one buffer, or undefined when they were not kept. */
+function joined(chunks: Uint8Array[] | undefined, size: number): Uint8Array<ArrayBuffer> | undefined {
+  if (chunks === undefined) return undefined;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
 }
 
 /** The content size of the entry file at `path`, or undefined when there is none. */

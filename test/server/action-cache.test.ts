@@ -127,21 +127,38 @@ describe("PUT, GET and HEAD /ac/<key>", () => {
 });
 
 describe("the read cache", () => {
-  test("an entry read once is answered from memory; a replacement is read from disk again", async () => {
+  test("an entry written is answered from memory, a replacement too; one found on disk once read", async () => {
     const cas = await server();
     await call(cas, `/ac/${KEY}`, { method: "PUT", body: "first" });
-    const fromDisk = cas.fetch(new Request(`${BASE}/ac/${KEY}`));
-    expect(fromDisk).toBeInstanceOf(Promise);
-    expect(await (await fromDisk).text()).toBe("first");
-    const fromMemory = cas.fetch(new Request(`${BASE}/ac/${KEY}`));
-    expect(fromMemory).toBeInstanceOf(Response);
-    expect(await (fromMemory as Response).text()).toBe("first");
-    const head = cas.fetch(new Request(`${BASE}/ac/${KEY}`, { method: "HEAD" })) as Response;
-    expect([head.status, head.headers.get("content-length"), await head.text()]).toEqual([200, "5", ""]);
+    const first = cas.fetch(new Request(`${BASE}/ac/${KEY}`));
+    expect(first).toBeInstanceOf(Response);
+    expect(await (first as Response).text()).toBe("first");
     await call(cas, `/ac/${KEY}`, { method: "PUT", body: "second" });
-    expect(await (await call(cas, `/ac/${KEY}`)).text()).toBe("second");
+    const second = cas.fetch(new Request(`${BASE}/ac/${KEY}`)) as Response;
+    expect([await second.text(), second.headers.get("etag")]).toEqual(["second", etagOf("second")]);
+    const head = cas.fetch(new Request(`${BASE}/ac/${KEY}`, { method: "HEAD" })) as Response;
+    expect([head.status, head.headers.get("content-length"), await head.text()]).toEqual([200, "6", ""]);
     const notModified = cas.fetch(new Request(`${BASE}/ac/${KEY}`, { headers: { "if-none-match": etagOf("second") } }));
     expect((notModified as Response).status).toBe(304);
+    // A fresh handler over the same store (a restart) reads the entry from disk once, then from memory.
+    const restarted = createCasServer({ store: cas.store });
+    const fromDisk = restarted.fetch(new Request(`${BASE}/ac/${KEY}`));
+    expect(fromDisk).toBeInstanceOf(Promise);
+    expect(await (await fromDisk).text()).toBe("second");
+    expect(restarted.fetch(new Request(`${BASE}/ac/${KEY}`))).toBeInstanceOf(Response);
+  });
+
+  test("entries above --read-cache-item-bytes, or with the read cache off, are read from disk every time", async () => {
+    for (const options of [{ readCacheItemBytes: 4 }, { readCacheBytes: 0 }]) {
+      rmSync(join(dir, "data"), { recursive: true, force: true });
+      const cas = await server(options);
+      await call(cas, `/ac/${KEY}`, { method: "PUT", body: "12345" });
+      for (let i = 0; i < 2; i++) {
+        const res = cas.fetch(new Request(`${BASE}/ac/${KEY}`));
+        expect(res).toBeInstanceOf(Promise);
+        expect(await (await res).text()).toBe("12345");
+      }
+    }
   });
 
   test("a read that began before a replacement finished does not leave the old entry in memory", async () => {

@@ -299,6 +299,33 @@ describe("BlobStore action-cache entries", () => {
     expect(store.stats()).toMatchObject({ acEntries: 1, acBytes: 28 });
   });
 
+  test("onCommit() runs once per landed entry, in landing order, with the content when it was retained", async () => {
+    const store = await openStore(dir);
+    const seen: [number, string | undefined][] = [];
+    const onCommit = ({ size, bytes }: { size: number; bytes: Uint8Array | undefined }) =>
+      seen.push([size, bytes === undefined ? undefined : new TextDecoder().decode(bytes)]);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      yield text("lands ");
+      await gate;
+      yield text("last");
+    }
+    const last = store.putAction(key, slow(), { retainUpTo: 100, onCommit });
+    await store.putAction(key, chunks(text("lands first"), 3), { retainUpTo: 100, onCommit });
+    await store.putAction(key, chunks(text("too long to keep")), { retainUpTo: 5, onCommit });
+    release();
+    await last;
+    await expect(
+      store.putAction(key, chunks(text("x".repeat(30))), { onCommit, declaredSize: 1e12 }),
+    ).rejects.toThrow();
+    expect(seen).toEqual([
+      [11, "lands first"],
+      [16, undefined],
+      [10, "lands last"],
+    ]);
+  });
+
   test("a failed or too large put leaves the old entry as it was", async () => {
     const store = await openStore(dir, { maxAcBytes: 20 });
     await store.putAction(key, chunks(text("kept")));
