@@ -1,12 +1,13 @@
 /**
- * ccache's remote storage, ours against nginx as a WebDAV store (the setup ccache's HTTP how-to gives), both
- * pinned to core 0 and with `layout=bazel` so the requests are the same: a generated project of 50 C files compiled through ccache
- * (2 jobs), cold (empty local cache, keys the remote has never seen: compile and upload) and warm (empty local
- * cache, every result on the remote: download only), rounds interleaved, with gcc alone as a third figure.
- * Prints each round, the medians and ours/nginx. Each warm build must be all remote hits and give byte-identical
- * objects, or the run fails. Run under `flock /tmp/cas-bench.lock bun bench/ccache-remote.ts [rounds]`.
+ * ccache's remote storage, ours (server.ts, and cache.ts in front of it) against nginx as a WebDAV store (the
+ * setup ccache's HTTP how-to gives), all with `layout=bazel` so the requests are the same, on any core as in a
+ * real setup (with `pin`, every store is pinned to core 0 while the compiles use both): a generated project of 50 C files compiled through ccache (2 jobs), cold (empty local cache, keys the
+ * remote has never seen: compile and upload) and warm (empty local cache, every result on the remote: download
+ * only), rounds interleaved after an uncounted warm-up, with gcc alone for scale. Prints each round, the
+ * medians and ours/nginx. Each warm build must be all remote hits and give byte-identical objects, or the run
+ * fails. Run under `flock /tmp/cas-bench.lock bun bench/ccache-remote.ts [rounds] [pin]`.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestHex } from "../lib/common/key.ts";
@@ -29,6 +30,7 @@ const UNITS = 50;
 const JOBS = 2;
 const STORE_CORE = 0;
 const rounds = Math.max(1, Number(process.argv[2] ?? 3) || 3);
+const pinStores = process.argv.includes("pin");
 // Bounded in time whatever happens: a hung build must not hold the bench lock.
 const LIMIT_MS = 10 * 60_000;
 
@@ -50,43 +52,62 @@ const watchdog = setTimeout(() => {
 }, LIMIT_MS);
 
 const work = mkdtempSync(join(tmpdir(), "cas-bench-ccache-"));
+chmodSync(work, 0o711); // nginx's unprivileged workers write below it
 let server: ProgramProcess | undefined;
+let cache: ProgramProcess | undefined;
 let nginx: Nginx | undefined;
 try {
   server = await startProgram("server.ts", ["--host", "127.0.0.1", "--port", "0", "--data-dir", join(work, "data")]);
-  // Both stores on core 0 (nginx is started there); the compiles spread over both cores in either case.
-  Bun.spawnSync(["taskset", "-a", "-cp", String(STORE_CORE), String(server.proc.pid)], { stdout: "ignore" });
-  nginx = await startNginx({ core: STORE_CORE, dav: join(work, "dav") });
+  cache = await startProgram("cache.ts", ["--host", "127.0.0.1", "--port", "0", "--origin", server.url]);
+  if (pinStores) {
+    for (const pid of [server.proc.pid, cache.proc.pid]) {
+      Bun.spawnSync(["taskset", "-a", "-cp", String(STORE_CORE), String(pid)], { stdout: "ignore" });
+    }
+  }
+  nginx = await startNginx({ core: pinStores ? STORE_CORE : undefined, dav: join(work, "dav") });
   const project = writeCProject(join(work, "project"), UNITS);
   const backends: Backend[] = [
     { name: "server.ts", remote: `${server.url}|layout=bazel`, cold: [], warm: [] },
+    { name: "cache.ts+server.ts", remote: `${cache.url}|layout=bazel`, cold: [], warm: [] },
     { name: "nginx", remote: `${nginx.davUrl}|layout=bazel`, cold: [], warm: [] },
   ];
   const plain: number[] = [];
-  console.log(`${project.sources.length} C files, ccache ${JOBS} jobs, ${rounds} rounds, ${loadAverage()}`);
-  for (let round = 1; round <= rounds; round++) {
-    // A flag only this round uses: every key is new to every remote, so each cold build is truly cold.
-    const cflags = [`-DBENCH_ROUND=${round}_${Date.now()}`];
-    plain.push(await timed(() => buildPlain(project, cflags)));
-    const order = round % 2 === 1 ? backends : [...backends].reverse();
-    const line: string[] = [`round ${round}: gcc alone ${plain.at(-1)!.toFixed(2)} s`];
+  const placement = pinStores ? `stores pinned to core ${STORE_CORE}` : "stores on any core";
+  console.log(
+    `${project.sources.length} C files, ccache ${JOBS} jobs, ${placement}, ${rounds} rounds, ${loadAverage()}`,
+  );
+  // Round 0 warms up the tools, the page cache and each store, and is not counted.
+  for (let round = 0; round <= rounds; round++) {
+    const counted = round > 0;
+    const plainTime = await timed(() => buildPlain(project, [`-DBENCH_ROUND=${round}`]));
+    if (counted) plain.push(plainTime);
+    // Rotated each round, so no backend always runs first (or right after gcc alone).
+    const order = backends.map((_, i) => backends[(i + round) % backends.length]!);
+    const line: string[] = [`${counted ? `round ${round}` : "warm-up"}: gcc alone ${plainTime.toFixed(2)} s`];
     for (const backend of order) {
+      // A flag only this round and backend use: every key is new to the remote (server.ts and the tier share
+      // one store), so each cold build is truly cold.
+      const cflags = [`-DBENCH_ROUND=${round}_${backend.name}_${Date.now()}`];
       const options: CcacheOptions = { cacheDir: join(work, `ccache-${backend.name}`), remote: backend.remote, cflags };
       await clearLocal(options);
-      backend.cold.push(await timed(() => buildProject(project, { ...options, jobs: JOBS })));
+      const cold = await timed(() => buildProject(project, { ...options, jobs: JOBS }));
       const objects = objectDigests(project);
       await clearLocal(options);
-      backend.warm.push(await timed(() => buildProject(project, { ...options, jobs: JOBS })));
+      const warm = await timed(() => buildProject(project, { ...options, jobs: JOBS }));
+      if (counted) {
+        backend.cold.push(cold);
+        backend.warm.push(warm);
+      }
       const stats = await ccacheStats(options);
       if (stats.remote_storage_hit !== project.sources.length) {
         throw new Error(`${backend.name}: warm build had ${stats.remote_storage_hit} remote hits`);
       }
       if (objectDigests(project) !== objects) throw new Error(`${backend.name}: objects differ after a remote hit`);
-      line.push(`${backend.name} cold ${backend.cold.at(-1)!.toFixed(2)} s warm ${backend.warm.at(-1)!.toFixed(3)} s`);
+      line.push(`${backend.name} cold ${cold.toFixed(2)} s warm ${warm.toFixed(3)} s`);
     }
     console.log(line.join(", "));
   }
-  const [ours, anchor] = backends as [Backend, Backend];
+  const [ours, tier, anchor] = backends as [Backend, Backend, Backend];
   const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
   console.log(`median gcc alone ${median(plain).toFixed(2)} s`);
   for (const backend of backends) {
@@ -94,11 +115,14 @@ try {
       `median ${backend.name}: cold ${median(backend.cold).toFixed(2)} s, warm ${median(backend.warm).toFixed(3)} s`,
     );
   }
+  console.log(`server.ts/nginx: cold ${ratio(ours.cold, anchor.cold)}x, warm ${ratio(ours.warm, anchor.warm)}x`);
   console.log(
-    `ours/nginx: cold ${ratio(ours.cold, anchor.cold)}x, warm ${ratio(ours.warm, anchor.warm)}x (time, lower is better); ${loadAverage()}`,
+    `cache.ts+server.ts/nginx: cold ${ratio(tier.cold, anchor.cold)}x, warm ${ratio(tier.warm, anchor.warm)}x ` +
+      `(time, lower is better); ${loadAverage()}`,
   );
 } finally {
   clearTimeout(watchdog);
+  await cache?.stop();
   await server?.stop();
   await nginx?.stop();
   rmSync(work, { recursive: true, force: true });
