@@ -262,11 +262,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
     if (expected !== undefined && (await sizeOf(expected)) !== undefined) return verifyOnly(expected, body);
     if (putOptions.declaredSize !== undefined) checkQuota(putOptions.declaredSize);
 
-    const tmpPath = join(tmpDir, randomUUID());
-    let handle: FileHandle | undefined;
-    const held = { bytes: 0 };
-    try {
-      handle = await openTemp(tmpPath);
+    return withTempFile(async ({ handle, path, held }) => {
       const hasher = hasherFor(algorithm);
       const size = await streamInto(handle, body, { hasher, checkSize, held });
       const hex = hasher.digest("hex");
@@ -276,21 +272,38 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       }
       await handle.sync();
       await handle.close();
-      handle = undefined;
       const key = expected ?? { algorithm, hex };
-      const created = await commit(tmpPath, key);
+      const created = await commit(path, key);
       if (created) {
         blobs++;
         bytes += size;
         writtenBytes += size;
       }
       return { key, size, created };
+    });
+  }
+
+  /**
+   * Runs `write` on a fresh file in `<dir>/tmp`. Whatever happens, the quota it held is given back and the
+   * temp name closed and removed (a committed file has been linked or renamed away by then), and a full
+   * volume becomes `insufficient_storage`.
+   */
+  async function withTempFile<T>(
+    write: (temp: { handle: FileHandle; path: string; held: { bytes: number } }) => Promise<T>,
+  ): Promise<T> {
+    const path = join(tmpDir, randomUUID());
+    const held = { bytes: 0 };
+    let handle: FileHandle | undefined;
+    try {
+      handle = await openTemp(path);
+      return await write({ handle, path, held });
     } catch (err) {
       throw storageError(err);
     } finally {
       reserved -= held.bytes;
+      // Closing a handle that `write` already closed does nothing.
       await handle?.close().catch(() => {});
-      await unlink(tmpPath).catch(() => {});
+      await unlink(path).catch(() => {});
     }
   }
 
@@ -393,11 +406,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       checkAcSize(putOptions.declaredSize);
       checkQuota(putOptions.declaredSize);
     }
-    const tmpPath = join(tmpDir, randomUUID());
-    let handle: FileHandle | undefined;
-    const held = { bytes: 0 };
-    try {
-      handle = await openTemp(tmpPath);
+    return withTempFile(async ({ handle, path, held }) => {
       // Room for the header, written once the content's digest is known.
       await writeAll(handle, [new Uint8Array(AC_HEADER_BYTES)], AC_HEADER_BYTES);
       const hasher = hasherFor("sha256");
@@ -409,20 +418,13 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       if (bytesWritten !== AC_HEADER_BYTES) throw new ShortWriteError("short header write");
       await handle.sync();
       await handle.close();
-      handle = undefined;
       const committed = { size, digest: digest.toString("hex"), bytes: joined(retain.chunks, size) };
       const created = await serialized(key, () =>
-        replaceEntry(tmpPath, finalPath, size, () => putOptions.onCommit?.(committed)),
+        replaceEntry(path, finalPath, size, () => putOptions.onCommit?.(committed)),
       );
       acWrittenBytes += size;
       return { size, digest: committed.digest, created };
-    } catch (err) {
-      throw storageError(err);
-    } finally {
-      reserved -= held.bytes;
-      await handle?.close().catch(() => {});
-      await unlink(tmpPath).catch(() => {});
-    }
+    });
   }
 
   // rename() replaces atomically: a reader has the old entry or the new one, never a mix or nothing.
