@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     accessLog: config.accessLog,
     readCacheBytes: config.readCacheBytes,
     readCacheItemBytes: config.readCacheItemBytes,
+    uploadRate: { graceMs: config.uploadGrace, minBytesPerSecond: config.uploadMinRate },
+    maxUploads: config.maxUploads,
   });
   serve({
     name: "cas",

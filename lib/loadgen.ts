@@ -12,13 +12,9 @@
  * at each turn, each measured from its own due time. HTTP goes over raw keep-alive sockets
  * ({@linkcode Http1Client}).
  */
-import {
-  Http1Client,
-  prepareRequest,
-  type CacheStatus,
-  type Http1Response,
-  type PreparedRequest,
-} from "./loadgen/http1-client.ts";
+import { Http1Client, type Http1Response } from "./loadgen/http1-client.ts";
+import { prepareRequest, type PreparedRequest } from "./loadgen/http1-request.ts";
+import type { CacheStatus } from "./loadgen/http1-response.ts";
 import { constantPacer } from "./loadgen/pacer.ts";
 import { tightenTimerSlack } from "./loadgen/timer-slack.ts";
 import { WakeTimer } from "./loadgen/wake-timer.ts";
@@ -51,6 +47,12 @@ export interface ShotResult {
    * `sendLagNs - queueNs` is the pacer's own lateness. Always set by runLoad.
    */
   queueNs?: number;
+  /**
+   * The part of queueNs spent waiting for a free maxInflight slot: 0 when one was free at its due time. A request
+   * that waited is a generator-side limit (too few slots for the rate and latency; k6 counts such iterations as
+   * dropped), apart from the target's own latency. Always set by runLoad.
+   */
+  slotWaitNs?: number;
   /** 0 = no response. */
   status: number;
   bytesIn: number;
@@ -101,6 +103,8 @@ interface Shot {
   dueNs: number;
   /** When the pacer handed it over: dispatchNs - dueNs is the generator's own lag. */
   dispatchNs: number;
+  /** When it got a maxInflight slot (or was given up waiting for one): dispatchNs unless it queued. */
+  slotNs: number;
   deadlineNs: number;
 }
 
@@ -244,10 +248,13 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       prepared.set(target, request);
     }
     if (request instanceof Error) {
-      report({ seq: shotSeq, target, dueNs, dispatchNs: now }, now, now, 0, 0, request.message);
+      report({ seq: shotSeq, target, dueNs, dispatchNs: now, slotNs: now }, now, now, 0, 0, request.message);
       return;
     }
-    const shot: Shot = { seq: shotSeq, target, request, dueNs, dispatchNs: now, deadlineNs: dueNs + timeoutNs };
+    const shot: Shot = {
+      ...{ seq: shotSeq, target, request, dueNs },
+      ...{ dispatchNs: now, slotNs: now, deadlineNs: dueNs + timeoutNs },
+    };
     if (inflight < maxInflight) send(shot);
     else {
       queue.push(shot);
@@ -299,6 +306,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
 
   function takeQueued(): Shot {
     const shot = queue[queueHead]!;
+    shot.slotNs = Bun.nanoseconds();
     queueHead++;
     if (queueHead > 1024 && queueHead * 2 > queue.length) {
       queue = queue.slice(queueHead);
@@ -323,7 +331,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
 
   /** `sentNs` is when the request was written, or when it was given up if it never was. */
   function report(
-    shot: Pick<Shot, "seq" | "target" | "dueNs" | "dispatchNs">,
+    shot: Pick<Shot, "seq" | "target" | "dueNs" | "dispatchNs" | "slotNs">,
     sentNs: number,
     endNs: number,
     status: number,
@@ -340,6 +348,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       latencyNs: endNs - dueNs,
       sendLagNs: sentNs - dueNs,
       queueNs: Math.max(0, sentNs - shot.dispatchNs),
+      slotWaitNs: Math.max(0, shot.slotNs - shot.dispatchNs),
       status,
       bytesIn,
       bytesOut: target.body?.length ?? 0,

@@ -36,7 +36,7 @@ async function stopProcess(proc: Subprocess, signal: NodeJS.Signals = "SIGTERM")
 }
 
 /** Starts three peers that list each other, retrying with new ports if one was taken meanwhile. */
-async function startCachePeers(origin: string): Promise<ProgramProcess[]> {
+export async function startCachePeers(origin: string): Promise<ProgramProcess[]> {
   for (let attempt = 1; ; attempt++) {
     const urls = Array.from({ length: CACHE_PEERS }, () => `http://127.0.0.1:${freePort()}`);
     const started = await Promise.allSettled(

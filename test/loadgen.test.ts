@@ -130,6 +130,10 @@ describe("runLoad()", () => {
     // that wait is back-pressure, not the generator's own lag
     expect(results[99]!.queueNs!).toBeGreaterThanOrEqual(((100 / 4 - 1) * 30 - 100) * 1e6);
     for (const r of results) expect(r.queueNs!).toBeLessThanOrEqual(r.sendLagNs);
+    // the wait for a slot is told apart from connecting: the first 4 had a slot at once, the last one waited
+    expect(results.slice(0, 4).map((r) => r.slotWaitNs)).toEqual([0, 0, 0, 0]);
+    expect(results[99]!.slotWaitNs!).toBeGreaterThanOrEqual(((100 / 4 - 1) * 30 - 100) * 1e6);
+    for (const r of results) expect(r.slotWaitNs!).toBeLessThanOrEqual(r.queueNs!);
   });
 
   test("with rate 0 sends as fast as maxInflight allows", async () => {

@@ -20,6 +20,8 @@ export interface BlobGroupOptions {
   maxItemBytes?: number;
   /** One deadline per get, for the owner and the origin together; also the longest gap in a streamed body. */
   timeoutMs: number;
+  /** Slowest a streamed body may come in after `timeoutMs` (lib/cache/stream-bound.ts). @default DEFAULT_UPSTREAM_MIN_RATE */
+  minBytesPerSecond?: number;
   /** The owner of `key` when it is another peer, undefined when it is this process. @default always this process */
   pickPeer?: (key: string) => string | undefined;
   /** Told each fetch's duration in seconds (`cas_cache_upstream_duration_seconds`). */
@@ -35,10 +37,13 @@ export function createBlobGroup(options: BlobGroupOptions): Group<FetchedBlob> {
   const maxItemBytes = givenMaxItemBytes > 0 ? givenMaxItemBytes : Math.floor(options.cacheBytes / 16);
   const fetchOptions = {
     timeoutMs: options.timeoutMs,
+    minBytesPerSecond: options.minBytesPerSecond,
     maxItemBytes,
     observe: options.observe,
     onStreamMismatch: (key: BlobKey, from: Upstream) =>
       logger.warn("streamed blob failed verification", { key: key.hex, from }),
+    onStreamTooSlow: (key: BlobKey, from: Upstream) =>
+      logger.warn("streamed blob came in too slowly; broken off", { key: key.hex, from }),
   };
   // Keys reach the Group only after parseKey accepted them.
   const blobKey = (key: string): BlobKey => parseKey(key)!;

@@ -19,6 +19,7 @@ import { COMMON_FLAGS, DEFAULT_CACHE_PORT, DEFAULT_SERVER_PORT, hostFlag, portFl
 import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_REPLICAS } from "./hash-ring.ts";
 import { DEFAULT_PEERS_REFRESH_MS } from "./peers.ts";
+import { DEFAULT_UPSTREAM_MIN_RATE } from "./stream-bound.ts";
 
 /** Bun closes a connection that waits longer than 255 s for its reply; a miss must be answered well before. */
 const MAX_UPSTREAM_TIMEOUT_MS = 240_000;
@@ -99,6 +100,14 @@ export const CACHE_PROGRAM = defineProgram({
       env: ["CACHE_UPSTREAM_TIMEOUT"],
       metavar: "DURATION",
       defaultText: "10s",
+    }),
+    upstreamMinRate: flag({
+      help: "Slowest a streamed blob may come from upstream once --upstream-timeout has passed, bytes per second (0 = each gap under --upstream-timeout only)",
+      default: DEFAULT_UPSTREAM_MIN_RATE,
+      defaultText: "256KiB",
+      parse: parseBytes,
+      env: ["CACHE_UPSTREAM_MIN_RATE"],
+      metavar: "BYTES",
     }),
     statsInterval: flag({
       help: "Log the /stats counters this often when they changed (0 = never)",

@@ -76,7 +76,9 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     if (!head) return value.response;
     void value.response.body?.cancel().catch(() => {});
     const headers = new Headers(value.response.headers);
+    // Without a size, say what a GET would send (chunked), or Bun would claim Content-Length: 0.
     if (value.size !== undefined) headers.set("content-length", String(value.size));
+    else headers.set("transfer-encoding", "chunked");
     return new Response(null, { headers });
   }
 
@@ -217,6 +219,7 @@ export function createCache(config: CacheConfig, logger: Logger): CacheService {
     cacheBytes: config.cacheBytes,
     maxItemBytes: config.maxItemBytes,
     timeoutMs: config.upstreamTimeout,
+    minBytesPerSecond: config.upstreamMinRate,
     pickPeer: (key) => peers?.pick(key),
     observe: (upstream, seconds) => cacheMetrics?.observeUpstream(upstream, seconds),
     logger,

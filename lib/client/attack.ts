@@ -1,10 +1,16 @@
 /**
  * One load-test run as `client.ts` performs it: build the targets (upload blobs for the default flow, or
- * `--url` targets), serve metrics if asked, run the open-loop generator until the duration ends or the
- * signal aborts, then write the reports. Returns the exit code; prints failures as one line on stderr.
+ * `--url` / `--targets` targets), serve metrics if asked, run the open-loop generator until the duration ends
+ * or the signal aborts, streaming each result to `--results`, then write the reports and judge the run against
+ * its thresholds. Returns the exit code (0, 1, 2, 3 or 130); prints failures as one line on stderr.
  */
 import { writeFileSync } from "node:fs";
 import { AttackMetrics, type AttackSummary } from "../report/attack-metrics.ts";
+import { renderReport } from "../report/render-report.ts";
+import { evaluateThresholds, withDefaultThresholds, type Threshold } from "../report/thresholds.ts";
+import { verdict } from "../report/verdict.ts";
+import { openResultsWriter, type ResultsWriter } from "./results-stream.ts";
+import { parseTargets, TargetFileError } from "./target-file.ts";
 import { fetchCacheStats, hitRatioBetween, type StatsByCache } from "./cache-stats-probe.ts";
 import type { ClientConfig } from "./flags.ts";
 import { createClientMetrics, serveClientMetrics, type ClientMetrics } from "./metrics-endpoint.ts";
@@ -13,16 +19,12 @@ import { runLoad, type ShotResult, type Target } from "../loadgen.ts";
 import type { Logger } from "../common/log.ts";
 import { progressWanted, startProgress, type Progress } from "./progress.ts";
 import { formatRate } from "./rate.ts";
-import { renderHdrplot } from "../report/hdrplot.ts";
-import { renderHist } from "../report/hist.ts";
 import { renderHtml } from "../report/html.ts";
 import { renderJson, type CasExtras } from "../report/json.ts";
-import { renderText } from "../report/text.ts";
 import { UploadAbortedError, UploadError, uploadBlobs } from "./upload.ts";
-import { headersFrom, urlTargets } from "./url-targets.ts";
+import { headersFrom, namedTargets, roundRobin } from "./url-targets.ts";
 import { createWorkload, generateBlobs } from "./workload.ts";
-import { ACTION_OUTPUTS, createBuildCacheWorkload, generateActions } from "./build-cache-workload.ts";
-import { createKindCounts, type KindCounts } from "../report/kind-counts.ts";
+import { ACTION_OUTPUTS, REQUEST_KINDS, createBuildCacheWorkload, generateActions } from "./build-cache-workload.ts";
 
 export interface AttackDeps {
   logger: Logger;
@@ -37,17 +39,18 @@ export interface AttackDeps {
   stderr?: (text: string) => void;
   /** Whether stderr is a terminal (for the progress line). @default process.stderr.isTTY */
   stderrIsTty?: boolean;
+  /** Reads standard input, for `--targets -`. @default Bun.stdin.text() */
+  readStdin?: () => Promise<string>;
 }
 
 /** What the attack aims at, built before the clock starts. */
 interface Plan {
   next: (seq: number) => Target;
   description: string;
-  integrityFailures: () => number;
+  /** The target names the results are grouped under, for checking `target=NAME:` thresholds. */
+  names: string[];
   /** Cache base URLs whose /stats are read around the run (default flow only). */
   caches: string[];
-  /** Counts by kind of request, for workloads that name their targets' kinds. */
-  kinds?: KindCounts;
 }
 
 /** Runs the whole client flow; resolves with the process exit code. */
@@ -60,9 +63,15 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
     return 1;
   };
 
+  const badInput = (message: string) => {
+    stderr(`client: ${message}\n`);
+    return 2;
+  };
+
   let plan: Plan;
   try {
-    if (config.url.length > 0) plan = urlPlan(config);
+    if (config.targets !== "") plan = await targetsPlan(config, deps.readStdin ?? (() => Bun.stdin.text()));
+    else if (config.url.length > 0) plan = urlPlan(config);
     else if (config.workload === "build-cache") plan = await buildCachePlan(config, logger, deps.signal);
     else plan = await defaultPlan(config, logger, deps.signal);
   } catch (err) {
@@ -71,8 +80,13 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
       return 130;
     }
     if (err instanceof UploadError) return fail(err.message);
+    if (err instanceof TargetFileError) return badInput(err.message);
+    if (err instanceof TargetsReadError) return badInput(err.message);
     throw err;
   }
+  const thresholds = withDefaultThresholds(config.threshold);
+  const unknown = unknownTargets(thresholds, plan.names);
+  if (unknown !== undefined) return badInput(unknown);
   if (deps.signal?.aborted) logger.warn("interrupted before the attack started");
 
   const statsBefore = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
@@ -86,19 +100,27 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
     }
   }
 
+  let results: ResultsWriter | undefined;
+  if (config.results !== "") {
+    try {
+      results = openResultsWriter(config.results, config.resultsFormat);
+    } catch (err) {
+      void endpoint?.server.stop(true);
+      return badInput(`cannot write --results ${config.results}: ${(err as Error).message}`);
+    }
+  }
+
   const reportKind = config.report;
   const metrics = new AttackMetrics({
     ...(reportKind.kind === "hist" && { buckets: reportKind.buckets }),
-    // The series starts at the first result's due time, which is the generator's own start (its first request
-    // is due at once); a clock read here would be a few ms early and add a sliver of a window at the end.
-    windowMs: windowFor(config.duration),
+    unpaced: config.rate === 0,
   });
   const progress: Progress | undefined = progressWanted(config.quiet, deps.stderrIsTty ?? process.stderr.isTTY === true)
     ? startProgress({ durationMs: config.duration, write: stderr })
     : undefined;
   const onResult = (r: ShotResult) => {
+    results?.write(r);
     metrics.add(r);
-    plan.kinds?.add(r);
     progress?.add(r);
     endpoint?.metrics.observe(r);
   };
@@ -119,6 +141,12 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
       ...(deps.signal && { signal: deps.signal }),
       onResult,
     });
+    results?.close();
+  } catch (err) {
+    // only the results file can fail a run: the generator reports every request's failure as data
+    void endpoint?.server.stop(true);
+    if (results === undefined) throw err;
+    return fail(`cannot write the results to ${config.results}: ${(err as Error).message}`);
   } finally {
     progress?.stop();
   }
@@ -126,7 +154,9 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   logger.info("attack finished", { requests: summary.requests, stoppedBy: load.stoppedBy });
 
   const statsAfter = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
-  const extras = casExtras(plan, statsBefore, statsAfter);
+  const measured = evaluateThresholds(thresholds, summary);
+  const judged = verdict(summary, measured, { maxSendLagMs: config.maxSendLag });
+  const extras: CasExtras = { ...casExtras(plan, statsBefore, statsAfter), thresholds: measured, verdict: judged };
   void endpoint?.server.stop(true);
 
   const stopped = load.stoppedBy === "signal" ? " (stopped early)" : "";
@@ -136,7 +166,22 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   } catch (err) {
     return fail(`cannot write the report: ${(err as Error).message}`);
   }
-  return 0;
+  if (judged.code !== 0) stderr(`client: exit ${judged.code}: ${judged.message}\n`);
+  return judged.code;
+}
+
+/** A `target=NAME:` threshold naming no target of the run: a typo that would otherwise fail it every time. */
+function unknownTargets(thresholds: readonly Threshold[], names: readonly string[]): string | undefined {
+  for (const t of thresholds) {
+    if (t.scope.kind === "target" && !names.includes(t.scope.name)) {
+      const known = names
+        .slice(0, 5)
+        .map((n) => JSON.stringify(n))
+        .join(", ");
+      return `--threshold ${JSON.stringify(t.text)} names no target of this run (targets: ${known}${names.length > 5 ? ", ..." : ""})`;
+    }
+  }
+  return undefined;
 }
 
 interface MetricsEndpoint {
@@ -166,42 +211,49 @@ function writeReports(
   if (config.html !== "") writeFileSync(config.html, renderHtml(summary, { extras, description }));
 }
 
-/** Renders the `--report` kind. */
-export function renderReport(summary: AttackSummary, extras: CasExtras, kind: ClientConfig["report"]["kind"]): string {
-  switch (kind) {
-    case "json":
-      return renderJson(summary, extras);
-    case "text":
-      return renderText(summary);
-    case "hist":
-      return renderHist(summary);
-    case "hdrplot":
-      return renderHdrplot(summary);
-  }
-}
-
-/** Windows of the HTML time series: 1 s, widened so a long run keeps at most about 600 points. */
-export function windowFor(durationMs: number): number {
-  return 1000 * Math.max(1, Math.ceil(durationMs / 600_000));
-}
-
 function urlPlan(config: ClientConfig): Plan {
-  let failures = 0;
-  const next = urlTargets(config.url, {
-    method: config.method,
-    headers: headersFrom(config.header),
-    ...(config.body && { body: config.body }),
-    verify: config.verify,
-    onIntegrityFailure: () => failures++,
-  });
+  const targets = namedTargets(
+    config.url.map((url) => ({ method: config.method, url, headers: [] })),
+    targetOptions(config),
+  );
   const shown = config.url.length === 1 ? config.url[0]! : `${config.url[0]} and ${config.url.length - 1} more`;
-  return { next, description: `${config.method} ${shown}`, integrityFailures: () => failures, caches: [] };
+  return { next: roundRobin(targets), description: `${config.method} ${shown}`, names: names(targets), caches: [] };
+}
+
+/** The targets file (or stdin) could not be read at all. */
+class TargetsReadError extends Error {}
+
+async function targetsPlan(config: ClientConfig, readStdin: () => Promise<string>): Promise<Plan> {
+  const stdin = config.targets === "-";
+  const source = stdin ? "stdin" : config.targets;
+  let text: string;
+  try {
+    text = stdin ? await readStdin() : await Bun.file(config.targets).text();
+  } catch (err) {
+    throw new TargetsReadError(`cannot read --targets ${source}: ${(err as Error).message}`);
+  }
+  const targets = namedTargets(parseTargets(text, config.format, { source }), targetOptions(config));
+  return {
+    next: roundRobin(targets),
+    description: `${targets.length} target(s) from ${source}, round-robin`,
+    names: names(targets),
+    caches: [],
+  };
+}
+
+function targetOptions(config: ClientConfig) {
+  return { headers: headersFrom(config.header), ...(config.body && { body: config.body }), verify: config.verify };
+}
+
+function names(targets: readonly Target[]): string[] {
+  return [...new Set(targets.map((t) => t.name ?? `${t.method} ${t.url}`))];
 }
 
 async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSignal | undefined): Promise<Plan> {
   const blobs = generateBlobs(config.blobs, config.size);
   logger.info("uploading", { server: config.server, blobs: blobs.length, size: config.size });
   const uploaded = await uploadBlobs(config.server, blobs, {
+    form: config.upload,
     ...(config.writeToken && { writeToken: config.writeToken }),
     timeoutMs: config.timeout,
     ...(signal && { signal }),
@@ -223,7 +275,7 @@ async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSi
   return {
     next: workload.next,
     description: `GET ${caches} over ${blobs.length} blob(s) of ${config.size} bytes, ${dist}, hit ratio ${config.hitRatio}`,
-    integrityFailures: () => workload.integrityFailures,
+    names: config.cache,
     caches: config.cache,
   };
 }
@@ -270,17 +322,15 @@ async function buildCachePlan(config: ClientConfig, logger: Logger, signal: Abor
     description:
       `build cache via ${via}: /ac/ lookups over ${actions.length} action(s) of ${ACTION_OUTPUTS} outputs of ` +
       `${config.size} bytes, then /cas/ fetches; hit ratio ${config.hitRatio}, misses PUT new results`,
-    integrityFailures: () => workload.integrityFailures,
+    // Targets are named by kind, so the per-target figures (cas.by_target) are per kind.
+    names: [...REQUEST_KINDS],
     caches: config.cache,
-    kinds: createKindCounts(),
   };
 }
 
 function casExtras(plan: Plan, before: StatsByCache, after: StatsByCache): CasExtras {
   return {
-    integrityFailures: plan.integrityFailures(),
     hitRatio: plan.caches.length > 0 ? hitRatioBetween(before, after) : null,
     cacheStats: plan.caches.length > 0 ? { before, after } : null,
-    ...(plan.kinds && { kinds: plan.kinds.snapshot() }),
   };
 }

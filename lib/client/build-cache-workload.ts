@@ -13,8 +13,9 @@ import { generateBlobs, picker, verifier, type Distribution, type Workload, type
 /** Outputs per action: enough that a hit is a lookup followed by several fetches, as with real actions. */
 export const ACTION_OUTPUTS = 3;
 
-/** Kinds of request, and the names their targets carry. */
-export type RequestKind = "ac" | "cas" | "put";
+/** Kinds of request, and the names their targets carry (so the per-target figures are per kind). */
+export const REQUEST_KINDS = ["ac", "cas", "put"] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /** An action whose result the cache holds: its key and the entry naming its outputs. */
 export interface SeededAction {

@@ -15,21 +15,59 @@ import {
   parseString,
   repeatable,
   type Config,
+  type Flag,
 } from "../common/config.ts";
 import { COMMON_FLAGS, DEFAULT_CACHE_PORT, DEFAULT_SERVER_PORT, hostFlag } from "../common/shared-flags.ts";
 import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT_MS } from "../loadgen.ts";
 import { parseRate } from "./rate.ts";
 import { parseReportKind, type ReportKind } from "../report/hist.ts";
+import { parseThreshold } from "../report/thresholds.ts";
+import { DEFAULT_MAX_SEND_LAG_MS } from "../report/verdict.ts";
+import { parseResultsFormat } from "./results-stream.ts";
+import { parseTargetFormat } from "./target-file.ts";
+import { parseUploadForm } from "./upload.ts";
 import { loadBody, parseHeader, parseTargetUrl } from "./url-targets.ts";
 import { parseDistribution, parseRatio, parseWorkloadKind, type Distribution } from "./workload.ts";
 
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** `--report` here and `report --type`: which report goes to stdout, read from the env var `env`. */
+export function reportKindFlag(env: string): Flag<ReportKind> {
+  return flag({
+    help: "Report on stdout (or --output): json, text, hist[0,1ms,5ms,...] or hdrplot",
+    default: { kind: "json" },
+    parse: parseReportKind,
+    env: [env],
+    metavar: "TYPE",
+    defaultText: "json",
+  });
+}
+
+/** `--threshold`, shared by the attack and `report`: the expressions a CI job fails on. */
+export const THRESHOLD_FLAG = repeatable({
+  help: "Fail the run (exit 1) unless this holds: p99<50ms, success>=0.999, rate>=990, errors==0, target=NAME:p99<10ms",
+  parse: parseThreshold,
+  env: ["ATTACK_THRESHOLD"],
+  // expressions may name URLs, which hold commas: one per line
+  envSeparator: "\n",
+  metavar: "EXPR",
+});
+
+/** `--max-send-lag`, shared by the attack and `report`: above it the generator, not the target, failed (exit 3). */
+export const MAX_SEND_LAG_FLAG = flag({
+  help: "Exit 3 (the generator fell behind) when its own send lag p99 is above this",
+  default: DEFAULT_MAX_SEND_LAG_MS,
+  parse: parseDuration,
+  env: ["ATTACK_MAX_SEND_LAG"],
+  metavar: "DURATION",
+  defaultText: `${DEFAULT_MAX_SEND_LAG_MS}ms`,
+});
+
 export const CLIENT_PROGRAM = defineProgram({
   name: "client",
   summary: "open-loop load tester with vegeta-compatible reports",
-  usage: "bun client.ts [flags]",
+  usage: "bun client.ts [flags]\n       bun client.ts report [flags] FILE... (see bun client.ts report --help)",
   epilog: [
     "Default flow: generate --blobs random blobs of --size bytes, PUT them to --server, then GET /cas/<hash>",
     "from --cache at --rate for --duration, and print the report. With --url, attack those URLs instead",
@@ -43,6 +81,10 @@ export const CLIENT_PROGRAM = defineProgram({
     "  bun client.ts --rate 3 --duration 10s",
     "  bun client.ts --rate 200/s --blobs 100 --dist zipf:1.1 --hit-ratio 0.9 --report text --html report.html",
     "  bun client.ts --url http://127.0.0.1:8080/ --rate 1000 --duration 30s --report 'hist[0,1ms,5ms,10ms]'",
+    "  bun client.ts --targets targets.txt --rate 500 --results run.jsonl --threshold 'p99<50ms'",
+    "",
+    "Exit codes: 0 every threshold holds; 1 the system under test broke one (or could not be reached);",
+    "2 bad flags or input; 3 the generator could not keep its schedule, so the run says nothing about the target.",
   ].join("\n"),
   flags: {
     server: flag({
@@ -128,14 +170,7 @@ export const CLIENT_PROGRAM = defineProgram({
       metavar: "DURATION",
       defaultText: "30s",
     }),
-    report: flag({
-      help: "Report on stdout (or --output): json, text, hist[0,1ms,5ms,...] or hdrplot",
-      default: { kind: "json" },
-      parse: parseReportKind,
-      env: ["ATTACK_REPORT"],
-      metavar: "TYPE",
-      defaultText: "json",
-    }),
+    report: reportKindFlag("ATTACK_REPORT"),
     output: flag({
       help: "Write the report to this file instead of stdout",
       default: "",
@@ -156,6 +191,20 @@ export const CLIENT_PROGRAM = defineProgram({
       parse: parseString,
       env: ["ATTACK_HTML"],
       metavar: "FILE",
+    }),
+    targets: flag({
+      help: "Attack the targets in this file (- for stdin) instead of the default flow, round-robin",
+      default: "",
+      parse: parseString,
+      env: ["ATTACK_TARGETS"],
+      metavar: "FILE",
+    }),
+    format: flag({
+      help: "Format of --targets, as vegeta's: http (METHOD URL, headers, @body) or json (one object per line)",
+      default: "http",
+      parse: parseTargetFormat,
+      env: ["ATTACK_TARGETS_FORMAT"],
+      metavar: "FORMAT",
     }),
     url: repeatable({
       help: "Attack this URL instead of the default flow (no upload); several are used round-robin",
@@ -187,6 +236,29 @@ export const CLIENT_PROGRAM = defineProgram({
       parse: loadBody,
       env: ["ATTACK_BODY"],
       metavar: "BODY",
+    }),
+    results: flag({
+      help: "Write one record per request to this file as it completes (read back with bun client.ts report)",
+      default: "",
+      parse: parseString,
+      env: ["ATTACK_RESULTS"],
+      metavar: "FILE",
+    }),
+    resultsFormat: flag({
+      help: "Records of --results: json (vegeta's JSON results plus send lag) or csv (vegeta's columns, then ours)",
+      default: "json",
+      parse: parseResultsFormat,
+      env: ["ATTACK_RESULTS_FORMAT"],
+      metavar: "FORMAT",
+    }),
+    threshold: THRESHOLD_FLAG,
+    maxSendLag: MAX_SEND_LAG_FLAG,
+    upload: flag({
+      help: "How the default flow uploads: raw (the body) or multipart (field file named after the key, as the original)",
+      default: "raw",
+      parse: parseUploadForm,
+      env: ["ATTACK_UPLOAD"],
+      metavar: "FORM",
     }),
     verify: flag({
       help: "Check every response body against its key (--no-verify to skip)",
@@ -227,16 +299,27 @@ export const CLIENT_PROGRAM = defineProgram({
     ...COMMON_FLAGS,
   },
   check(config) {
+    if (config.url.length > 0 && config.targets !== "") {
+      throw new ConfigError("--url and --targets both name what to attack: give one of them");
+    }
     if (config.url.length === 0) {
       if (config.method !== "GET") {
-        throw new ConfigError("--method applies only with --url (the default flow sends GET)");
+        const why = config.targets === "" ? "the default flow sends GET" : "the targets file gives each method";
+        throw new ConfigError(`--method applies only with --url (${why})`);
       }
-      if (config.body !== undefined) throw new ConfigError("--body applies only with --url");
-    } else if (config.workload !== "default") {
-      throw new ConfigError("--workload applies only without --url");
+      if (config.body !== undefined && config.targets === "") {
+        throw new ConfigError("--body applies only with --url or --targets");
+      }
+    }
+    if (config.workload !== "default" && (config.url.length > 0 || config.targets !== "")) {
+      throw new ConfigError("--workload applies only without --url or --targets");
     }
     if (config.output !== "" && config.output === config.json) {
       throw new ConfigError("--output and --json name the same file; give --report json instead");
+    }
+    const files = [config.output, config.json, config.html].filter((f) => f !== "");
+    if (config.results !== "" && files.includes(config.results)) {
+      throw new ConfigError("--results names the same file as a report; give it a file of its own");
     }
   },
 });

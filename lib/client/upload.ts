@@ -1,6 +1,8 @@
 /**
- * Puts the workload's blobs on the origin server before the attack: `PUT /cas/<hash>` with the raw body (or
- * action-cache entries, `PUT /ac/<key>`), a few at a time, and the write token when one is set. Any failure
+ * Puts the workload's blobs on the origin server before the attack: `PUT /cas/<hash>` with the raw body,
+ * or as `multipart/form-data` with the field `file` named after the key (what the original Go client sent, and
+ * all the original Go server accepts), or action-cache entries (`PUT /ac/<key>`, raw), a few at a time, with
+ * the write token when one is set. Any failure
  * becomes one readable line.
  */
 import type { WorkloadBlob } from "./workload.ts";
@@ -18,6 +20,16 @@ export class UploadAbortedError extends UploadError {
 /** Uploads in flight at once: enough to hide a round trip per blob without flooding the server. */
 export const UPLOAD_CONCURRENCY = 8;
 
+/** How a blob is sent: the raw body, or a multipart form with the field `file` whose file name is the key. */
+export type UploadForm = "raw" | "multipart";
+
+/** Parses `--upload`: `raw` or `multipart`. */
+export function parseUploadForm(raw: string): UploadForm {
+  const v = raw.trim();
+  if (v === "raw" || v === "multipart") return v;
+  throw new SyntaxError('expected "raw" or "multipart"');
+}
+
 export interface UploadOptions {
   /** Sent as `Authorization: Bearer <token>`. */
   writeToken?: string;
@@ -27,6 +39,8 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Requests in flight at once. @default UPLOAD_CONCURRENCY */
   concurrency?: number;
+  /** @default "raw" */
+  form?: UploadForm;
   /** Where they go: blobs (`/cas/<hash>`) or action-cache entries (`/ac/<key>`, the key in `hash`). @default "cas" */
   kind?: "cas" | "ac";
 }
@@ -38,7 +52,9 @@ export async function uploadBlobs(
   options: UploadOptions = {},
 ): Promise<{ created: number; existing: number }> {
   const base = serverUrl.replace(/\/+$/, "");
-  const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+  const multipart = options.form === "multipart";
+  // fetch sets the multipart Content-Type itself, with its boundary
+  const headers: Record<string, string> = multipart ? {} : { "content-type": "application/octet-stream" };
   if (options.writeToken) headers.authorization = `Bearer ${options.writeToken}`;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const kind = options.kind ?? "cas";
@@ -56,8 +72,12 @@ export async function uploadBlobs(
     const signal = timeoutMs > 0 ? AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]) : stop.signal;
     let res: Response;
     try {
-      res = await fetch(`${base}/${kind}/${blob.hash}`, { method: "PUT", headers, body: blob.data, signal });
+      const body = multipart ? formOf(blob) : blob.data;
+      res = await fetch(`${base}/${kind}/${blob.hash}`, { method: "PUT", headers, body, signal });
     } catch (err) {
+      if (isConnectionReset(err)) {
+        throw new UploadError(`the server at ${base} closed the connection during the upload of ${blob.hash}`);
+      }
       throw new UploadError(`cannot reach the server at ${base}: ${describeFetchError(err)}`);
     }
     const text = await res.text().catch(() => "");
@@ -91,16 +111,37 @@ export async function uploadBlobs(
   return counts;
 }
 
-/** A fetch failure in a few words: Bun's connection errors carry a `code` such as ConnectionRefused. */
+/** The multipart form the original Go client sent: the field `file`, its file name the key. */
+function formOf(blob: WorkloadBlob): FormData {
+  const form = new FormData();
+  form.append("file", new Blob([blob.data]), blob.hash);
+  return form;
+}
+
+/** The server took the connection and closed (or reset) it before answering. */
+function isConnectionReset(err: unknown): boolean {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return code === "ECONNRESET" || code === "ConnectionClosed" || code === "EPIPE";
+}
+
+/**
+ * A fetch failure in a few words: Bun's connection errors carry a `code` such as ConnectionRefused. Bun's
+ * advice to pass `verbose: true` to fetch() is for whoever calls fetch, not for the user: it is cut.
+ */
 export function describeFetchError(err: unknown): string {
   if (err instanceof Error) {
     if (err.name === "TimeoutError") return "timed out";
     const code = (err as Error & { code?: unknown }).code;
     if (code === "ECONNREFUSED" || code === "ConnectionRefused") return "connection refused";
-    if (typeof code === "string" && code !== "" && !err.message.includes(code)) return `${err.message} (${code})`;
-    return err.message;
+    const message = withoutFetchHint(err.message);
+    if (typeof code === "string" && code !== "" && !message.includes(code)) return `${message} (${code})`;
+    return message;
   }
   return String(err);
+}
+
+function withoutFetchHint(message: string): string {
+  return message.replace(/\.?\s*For more information, pass `verbose: true`[^.]*\.?/, "").trim();
 }
 
 /** The server's JSON error message when it sent one, else the start of the body. */

@@ -1,7 +1,8 @@
 /**
- * `--url` mode: targets for arbitrary URLs with one method, headers and body, cycled round-robin as vegeta
- * does. A GET of `…/cas/<key>` (our API) is checked against the key, so CAS URLs stay verified; other URLs
- * are not, even when they end in something hash-shaped such as a git commit id.
+ * `--url` and `--targets` mode: named targets for arbitrary URLs, cycled round-robin as vegeta does, each
+ * named `METHOD URL` for the per-target figures. A GET of `…/cas/<key>` (our API) is checked against the key,
+ * so CAS URLs stay verified; other URLs are not, even when they end in something hash-shaped such as a git
+ * commit id.
  */
 import { readFileSync } from "node:fs";
 import { matchesKey, parseKey } from "../common/key.ts";
@@ -43,30 +44,45 @@ export interface UrlTargetOptions {
   body?: Uint8Array;
   /** Verify GET bodies whose URL path ends in `/cas/<key>`. @default true */
   verify?: boolean;
-  /** Counts bodies that failed verification. */
-  onIntegrityFailure?: () => void;
 }
 
-/** The round-robin `next(seq)` over `urls`. */
-export function urlTargets(urls: readonly string[], options: UrlTargetOptions = {}): (seq: number) => Target {
-  if (urls.length === 0) throw new RangeError("'urls' must hold at least one URL");
-  const method = (options.method ?? "GET").toUpperCase();
-  const targets = urls.map((url): Target => {
-    const key = method === "GET" && options.verify !== false ? keyOf(url) : undefined;
+/** A request to make, as a targets file or `--url` gives it. */
+export interface TargetSpec {
+  method: string;
+  url: string;
+  /** Sent after `options.headers`; a name given in both is sent with both values, joined by ", ". */
+  headers: readonly (readonly [string, string])[];
+  /** Replaces `options.body` for this target. */
+  body?: Uint8Array;
+}
+
+/**
+ * Loadgen targets for `specs`, named `METHOD URL`, with `options.headers` sent with every one and `options.body`
+ * as the body of those without their own (as vegeta's `-header` and `-body`). `options.method` is not used.
+ */
+export function namedTargets(specs: readonly TargetSpec[], options: UrlTargetOptions = {}): Target[] {
+  return specs.map((spec): Target => {
+    const method = spec.method.toUpperCase();
+    const key = method === "GET" && options.verify !== false ? keyOf(spec.url) : undefined;
+    const headers: Record<string, string> = { ...options.headers };
+    for (const [name, value] of spec.headers) headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    const body = spec.body ?? options.body;
     return {
+      name: `${method} ${spec.url}`,
       method,
-      url,
-      headers: { ...options.headers },
-      ...(options.body && { body: options.body }),
+      url: spec.url,
+      headers,
+      ...(body && { body }),
       ...(key && {
-        verify: (body: Uint8Array) => {
-          const ok = matchesKey(key, body);
-          if (!ok) options.onIntegrityFailure?.();
-          return ok;
-        },
+        verify: (received: Uint8Array) => matchesKey(key, received),
       }),
     };
   });
+}
+
+/** `next(seq)` cycling through `targets` in order, as vegeta does without `-lazy`. */
+export function roundRobin(targets: readonly Target[]): (seq: number) => Target {
+  if (targets.length === 0) throw new RangeError("'targets' must hold at least one target");
   return (seq) => targets[seq % targets.length]!;
 }
 

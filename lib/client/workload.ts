@@ -103,6 +103,7 @@ export function createWorkload(options: WorkloadOptions): Workload {
     hashes.map((hash) => {
       const verify = verifyOn ? verifier(hash, state) : undefined;
       const make = (headers: Record<string, string>): Target => ({
+        name: url, // the per-target figures of the default flow are per cache peer
         method: "GET",
         url: `${url.replace(/\/+$/, "")}/cas/${hash}`,
         headers,

@@ -1,26 +1,13 @@
 /**
  * A lean HTTP/1.1 client on raw `Bun.connect` sockets for the load generator: a keep-alive pool per host:port,
- * one request per connection at a time (no pipelining), Content-Length, chunked and read-until-close bodies,
- * callbacks instead of promises. Bun's fetch is not used because it closes sockets beyond 64 idle per host.
- * Failures are data (status 0 and an error text), never exceptions. No redirects, no compression, no HTTP/2.
+ * one request per connection at a time (no pipelining), callbacks instead of promises. Requests come ready-made
+ * from http1-request.ts; each connection reads its responses with http1-response.ts's parser. Bun's fetch is not
+ * used because it closes sockets beyond 64 idle per host. Failures are data (status 0 and an error text), never
+ * exceptions. No redirects, no compression, no HTTP/2.
  */
 import type { Socket } from "bun";
-
-/** A request turned into bytes once, so a target sent many times costs one write each time. */
-export interface PreparedRequest {
-  method: string;
-  /** Pool key: `http://host:port`. */
-  origin: string;
-  hostname: string;
-  port: number;
-  tls: boolean;
-  /** Request line, headers and body. */
-  bytes: Uint8Array;
-  /** HEAD: the response has no body whatever its headers say. */
-  head: boolean;
-  /** Safe to send again on a fresh connection when a reused one turns out to be closed. */
-  idempotent: boolean;
-}
+import type { PreparedRequest } from "./http1-request.ts";
+import { Http1ResponseParser, ParseStep, type CacheStatus } from "./http1-response.ts";
 
 export interface Http1Response {
   /** 0 = no response. */
@@ -44,85 +31,16 @@ export interface Http1Response {
 
 export type ResponseCallback = (response: Http1Response) => void;
 
-/** A cache's verdict on a response, from its `X-Cache` header. */
-export type CacheStatus = "HIT" | "MISS";
-
 export interface Http1ClientOptions {
-  /** false sends `Connection: close` (set in {@linkcode prepareRequest}) and closes after each response. @default true */
+  /**
+   * false closes after each response; requests then say `Connection: close` (prepareRequest's keepAlive option).
+   * @default true
+   */
   keepAlive?: boolean;
   /** Accept any TLS certificate (self-signed test servers). @default false */
   insecure?: boolean;
   /** How often deadlines are checked; a timeout fires up to this late. @default 10 */
   timeoutResolutionMs?: number;
-}
-
-const CRLF = Buffer.from("\r\n");
-const CRLFCRLF = Buffer.from("\r\n\r\n");
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
-const encoder = new TextEncoder();
-
-// the parser keeps a small number per exchange (no string per response); these are the shared strings it maps to
-const enum Cache {
-  None,
-  Hit,
-  Miss,
-}
-const CACHE_STATUS: readonly (CacheStatus | undefined)[] = [undefined, "HIT", "MISS"];
-
-/**
- * Builds the bytes for one request. Adds `Host` (unless given) and `Content-Length` when there is a body or the
- * method usually has one; `Connection: close` when keepAlive is false. Throws TypeError for a URL that is not
- * http or https.
- */
-export function prepareRequest(
-  method: string,
-  url: string,
-  options: { headers?: Record<string, string>; body?: Uint8Array; keepAlive?: boolean } = {},
-): PreparedRequest {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(`Cannot parse URL "${url}"`);
-  }
-  const tls = parsed.protocol === "https:";
-  if (!tls && parsed.protocol !== "http:") throw new TypeError(`Cannot send to "${url}": only http and https`);
-  const port = parsed.port === "" ? (tls ? 443 : 80) : Number(parsed.port);
-  const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
-  const upper = method.toUpperCase();
-  let head = `${upper} ${parsed.pathname}${parsed.search} HTTP/1.1\r\n`;
-  const given = new Set<string>();
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
-    given.add(name.toLowerCase());
-    head += `${name}: ${value}\r\n`;
-  }
-  if (!given.has("host")) head += `Host: ${parsed.host}\r\n`;
-  const body = options.body;
-  if (
-    !given.has("content-length") &&
-    (body !== undefined || upper === "POST" || upper === "PUT" || upper === "PATCH")
-  ) {
-    head += `Content-Length: ${body?.length ?? 0}\r\n`;
-  }
-  if (options.keepAlive === false && !given.has("connection")) head += "Connection: close\r\n";
-  head += "\r\n";
-  const headBytes = encoder.encode(head);
-  let bytes = headBytes;
-  if (body !== undefined && body.length > 0) {
-    bytes = new Uint8Array(headBytes.length + body.length);
-    bytes.set(headBytes);
-    bytes.set(body, headBytes.length);
-  }
-  return {
-    method: upper,
-    origin: `${parsed.protocol}//${parsed.host}`,
-    hostname,
-    port,
-    tls,
-    bytes,
-    head: upper === "HEAD",
-    idempotent: IDEMPOTENT.has(upper),
-  };
 }
 
 /** One request in progress. */
@@ -138,19 +56,9 @@ interface Exchange {
   statusText: string;
   bytesIn: number;
   chunks: Uint8Array[] | undefined;
-  cache: Cache;
+  cache: CacheStatus | undefined;
   /** Some byte of the response arrived. */
   answered: boolean;
-}
-
-const enum Phase {
-  Head,
-  Length,
-  ChunkSize,
-  ChunkData,
-  ChunkEnd,
-  Trailers,
-  UntilClose,
 }
 
 /** A socket and where its response parser stands. */
@@ -161,12 +69,7 @@ interface Connection {
   /** Has completed a response: a close before the next one answers may be the server's idle timeout. */
   reused: boolean;
   closed: boolean;
-  phase: Phase;
-  /** Bytes left in the body (Length) or the current chunk (ChunkData, ChunkEnd). */
-  remaining: number;
-  /** Part of a head or line split across reads. */
-  pending: Buffer | undefined;
-  closeAfter: boolean;
+  parser: Http1ResponseParser;
   /** close() was called while it was busy or connecting: close it once nobody waits for it. */
   retired: boolean;
   /** Rest of a request the socket did not take at once. */
@@ -257,7 +160,7 @@ export class Http1Client {
       statusText: "",
       bytesIn: 0,
       chunks: undefined,
-      cache: Cache.None,
+      cache: undefined,
       answered: false,
     });
   }
@@ -308,10 +211,7 @@ export class Http1Client {
       exchange: undefined,
       reused: false,
       closed: false,
-      phase: Phase.Head,
-      remaining: 0,
-      pending: undefined,
-      closeAfter: !this.#keepAlive,
+      parser: new Http1ResponseParser(),
       retired: false,
       unwritten: undefined,
       error: undefined,
@@ -331,7 +231,7 @@ export class Http1Client {
   /** Puts `exchange` on the open connection `conn` and writes it. */
   #assign(conn: Connection, exchange: Exchange): void {
     conn.exchange = exchange;
-    conn.phase = Phase.Head;
+    conn.parser.begin(exchange.request.head);
     this.#busy.add(conn);
     this.#watch();
     this.#write(conn, exchange.request.bytes);
@@ -380,181 +280,50 @@ export class Http1Client {
   }
 
   #onData(conn: Connection, data: Buffer): void {
-    let buf = data;
-    if (conn.pending !== undefined) {
-      buf = Buffer.concat([conn.pending, data]);
-      conn.pending = undefined;
+    if (data.length === 0) return;
+    const exchange = conn.exchange;
+    if (exchange === undefined) {
+      // bytes nobody asked for: the connection can no longer be trusted
+      this.#destroy(conn);
+      return;
     }
-    let off = 0;
-    const end = buf.length;
-    while (off < end) {
-      const exchange = conn.exchange;
-      if (exchange === undefined) {
-        // bytes nobody asked for: the connection can no longer be trusted
-        this.#destroy(conn);
-        return;
-      }
-      exchange.answered = true;
-      switch (conn.phase) {
-        case Phase.Head: {
-          const stop = buf.indexOf(CRLFCRLF, off);
-          if (stop === -1) {
-            conn.pending = buf.subarray(off);
-            return;
-          }
-          if (!this.#parseHead(conn, exchange, buf, off, stop)) {
-            this.#fail(conn, "malformed HTTP response");
-            return;
-          }
-          off = stop + 4;
-          if ((conn.phase as Phase) === Phase.Length && conn.remaining === 0) {
-            this.#complete(conn, off < end);
-            return;
-          }
+    exchange.answered = true;
+    const parser = conn.parser;
+    parser.push(data);
+    for (;;) {
+      switch (parser.next()) {
+        case ParseStep.More:
+          return;
+        case ParseStep.Body:
+          this.#body(exchange, parser.input, parser.bodyStart, parser.bodyEnd);
           break;
-        }
-        case Phase.Length:
-        case Phase.ChunkData: {
-          const take = Math.min(conn.remaining, end - off);
-          this.#body(exchange, buf, off, take);
-          off += take;
-          conn.remaining -= take;
-          if (conn.remaining === 0) {
-            if (conn.phase === Phase.Length) {
-              this.#complete(conn, off < end);
-              return;
-            }
-            conn.phase = Phase.ChunkEnd;
-            conn.remaining = 2; // the CRLF after the chunk's data
-          }
-          break;
-        }
-        case Phase.ChunkEnd: {
-          const take = Math.min(conn.remaining, end - off);
-          off += take;
-          conn.remaining -= take;
-          if (conn.remaining === 0) conn.phase = Phase.ChunkSize;
-          break;
-        }
-        case Phase.ChunkSize:
-        case Phase.Trailers: {
-          const eol = buf.indexOf(CRLF, off);
-          if (eol === -1) {
-            conn.pending = buf.subarray(off);
-            return;
-          }
-          if (conn.phase === Phase.Trailers) {
-            const empty = eol === off;
-            off = eol + 2;
-            if (empty) {
-              this.#complete(conn, off < end);
-              return;
-            }
-            break;
-          }
-          const size = parseChunkSize(buf, off, eol);
-          if (size < 0) {
-            this.#fail(conn, "malformed chunked body");
-            return;
-          }
-          off = eol + 2;
-          if (size === 0) conn.phase = Phase.Trailers;
-          else {
-            conn.phase = Phase.ChunkData;
-            conn.remaining = size;
-          }
-          break;
-        }
-        case Phase.UntilClose: {
-          this.#body(exchange, buf, off, end - off);
-          off = end;
-          break;
-        }
+        case ParseStep.Done:
+          this.#complete(conn, parser.rest > 0);
+          return;
+        case ParseStep.Error:
+          this.#fail(conn, parser.error);
+          return;
       }
     }
   }
 
-  #body(exchange: Exchange, buf: Buffer, off: number, length: number): void {
-    exchange.bytesIn += length;
-    if (exchange.collect && length > 0) (exchange.chunks ??= []).push(buf.slice(off, off + length));
-  }
-
-  /** Reads the status line and the headers that frame the body; false when it is not HTTP/1.x. */
-  #parseHead(conn: Connection, exchange: Exchange, buf: Buffer, start: number, stop: number): boolean {
-    // "HTTP/1.1 200 OK"
-    if (stop - start < 12 || buf[start] !== 0x48 || buf[start + 4] !== 0x2f || buf[start + 5] !== 0x31) return false;
-    const status = digit(buf[start + 9]) * 100 + digit(buf[start + 10]) * 10 + digit(buf[start + 11]);
-    if (!(status >= 100 && status <= 999)) return false;
-    const http10 = buf[start + 7] === 0x30;
-    // byte loops rather than indexOf and strings: this runs once per response, tens of thousands of times a second
-    let lineEnd = start + 12;
-    while (lineEnd < stop && buf[lineEnd] !== 0x0d) lineEnd++;
-    exchange.status = status;
-    exchange.statusText = reason(buf, start + 13, lineEnd);
-    let length = -1;
-    let chunked = false;
-    let close = false;
-    let keepAlive = false;
-    exchange.cache = Cache.None; // a 1xx head's header does not speak for the final response
-    let line = lineEnd + 2;
-    while (line < stop) {
-      let colon = -1;
-      let eol = line;
-      for (; eol < stop; eol++) {
-        const c = buf[eol];
-        if (c === 0x0d) break;
-        if (c === 0x3a && colon === -1) colon = eol;
-      }
-      if (colon !== -1) {
-        const nameLength = colon - line;
-        if (nameLength === 14 && nameIs(buf, line, "content-length")) {
-          length = parseDecimal(buf, colon + 1, eol);
-          if (length < 0) return false;
-        } else if (nameLength === 17 && nameIs(buf, line, "transfer-encoding")) {
-          chunked = hasToken(buf, colon + 1, eol, "chunked");
-        } else if (nameLength === 10 && nameIs(buf, line, "connection")) {
-          close = hasToken(buf, colon + 1, eol, "close");
-          keepAlive = hasToken(buf, colon + 1, eol, "keep-alive");
-        } else if (nameLength === 7 && nameIs(buf, line, "x-cache")) {
-          exchange.cache = cacheStatus(buf, colon + 1, eol);
-        }
-      }
-      line = eol + 2;
-    }
-    if (status < 200) {
-      // 100 Continue and friends: the real response follows
-      conn.phase = Phase.Head;
-      return status !== 101;
-    }
-    if (close || (http10 && !keepAlive)) conn.closeAfter = true;
-    if (exchange.request.head || status === 204 || status === 304) {
-      conn.phase = Phase.Length;
-      conn.remaining = 0;
-    } else if (chunked) {
-      conn.phase = Phase.ChunkSize;
-    } else if (length >= 0) {
-      conn.phase = Phase.Length;
-      conn.remaining = length;
-    } else {
-      conn.phase = Phase.UntilClose;
-      conn.closeAfter = true;
-    }
-    return true;
+  #body(exchange: Exchange, buf: Buffer, from: number, to: number): void {
+    exchange.bytesIn += to - from;
+    if (exchange.collect && to > from) (exchange.chunks ??= []).push(buf.slice(from, to));
   }
 
   /** The response is complete: hand it over and keep the connection for the next request if we can. */
   #complete(conn: Connection, leftover: boolean): void {
     const exchange = conn.exchange!;
     conn.exchange = undefined;
-    conn.pending = undefined;
-    conn.phase = Phase.Head;
+    keepHead(exchange, conn.parser);
     this.#busy.delete(conn);
     if (conn.unwritten !== undefined) {
       // The server answered before the whole body was sent (413, say). Writing the rest later would put it
       // after the next request on this connection, so the connection goes.
       conn.unwritten = undefined;
       this.#destroy(conn);
-    } else if (leftover || conn.closeAfter || conn.closed) this.#destroy(conn, !leftover);
+    } else if (leftover || !this.#keepAlive || conn.parser.closeAfter || conn.closed) this.#destroy(conn, !leftover);
     else {
       conn.reused = true;
       this.#release(conn);
@@ -576,7 +345,7 @@ export class Http1Client {
       status: error === undefined ? exchange.status : 0,
       statusText: error === undefined ? exchange.statusText : "",
       bytesIn: exchange.bytesIn,
-      cache: error === undefined ? CACHE_STATUS[exchange.cache] : undefined,
+      cache: error === undefined ? exchange.cache : undefined,
       error,
       sentNs: exchange.sentNs,
       endNs: Bun.nanoseconds(),
@@ -616,7 +385,8 @@ export class Http1Client {
     if (exchange === undefined) return;
     conn.exchange = undefined;
     this.#busy.delete(conn);
-    if (conn.phase === Phase.UntilClose) {
+    if (conn.parser.untilClose) {
+      keepHead(exchange, conn.parser);
       this.#finish(exchange, undefined);
       return;
     }
@@ -672,84 +442,11 @@ export function socketError(error: Error | undefined, answered: boolean): string
   return answered ? "unexpected EOF" : "EOF";
 }
 
-function digit(byte: number | undefined): number {
-  return byte !== undefined && byte >= 0x30 && byte <= 0x39 ? byte - 0x30 : NaN;
-}
-
-/** Compares a header name case-insensitively with a lowercase ASCII name. */
-function nameIs(buf: Buffer, at: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    if ((buf[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
-/** The reason phrase; the common "OK" without building a string. */
-function reason(buf: Buffer, from: number, to: number): string {
-  if (to - from === 2 && buf[from] === 0x4f && buf[from + 1] === 0x4b) return "OK";
-  return to > from ? buf.toString("latin1", from, to) : "";
-}
-
-/** Whether a header value contains `token` (lowercase ASCII), ignoring case. */
-function hasToken(buf: Buffer, from: number, to: number, token: string): boolean {
-  const last = to - token.length;
-  outer: for (let i = from; i <= last; i++) {
-    for (let j = 0; j < token.length; j++) {
-      if ((buf[i + j]! | 0x20) !== token.charCodeAt(j)) continue outer;
-    }
-    return true;
-  }
-  return false;
-}
-
-/** `X-Cache`'s value: HIT or MISS (any case) as its first word, after optional spaces; anything else is None. */
-function cacheStatus(buf: Buffer, from: number, to: number): Cache {
-  let at = from;
-  while (at < to && (buf[at] === 0x20 || buf[at] === 0x09)) at++;
-  if (startsWord(buf, at, to, "hit")) return Cache.Hit;
-  if (startsWord(buf, at, to, "miss")) return Cache.Miss;
-  return Cache.None;
-}
-
-/** Whether `word` (lowercase ASCII) starts at `at`, in any case, and is not the start of a longer word. */
-function startsWord(buf: Buffer, at: number, to: number, word: string): boolean {
-  const after = at + word.length;
-  if (after > to || !nameIs(buf, at, word)) return false;
-  if (after === to) return true;
-  const c = buf[after]! | 0x20;
-  return !(c >= 0x61 && c <= 0x7a) && !(c >= 0x30 && c <= 0x39) && c !== 0x7f; // 0x5f | 0x20 = 0x7f: "_"
-}
-
-/** A decimal header value between `from` and `to`, spaces allowed around it; -1 when it is not one. */
-function parseDecimal(buf: Buffer, from: number, to: number): number {
-  let n = 0;
-  let digits = 0;
-  for (let i = from; i < to; i++) {
-    const c = buf[i]!;
-    if (c >= 0x30 && c <= 0x39) {
-      n = n * 10 + (c - 0x30);
-      digits++;
-    } else if (c !== 0x20 && c !== 0x09) return -1;
-  }
-  return digits === 0 ? -1 : n;
-}
-
-/** The hex size at the start of a chunk line (extensions after ";" ignored); -1 when malformed. */
-function parseChunkSize(buf: Buffer, from: number, to: number): number {
-  let n = 0;
-  let digits = 0;
-  for (let i = from; i < to; i++) {
-    const c = buf[i]! | 0x20;
-    let v: number;
-    if (c >= 0x30 && c <= 0x39) v = c - 0x30;
-    else if (c >= 0x61 && c <= 0x66) v = c - 0x61 + 10;
-    else if (c === 0x3b || c === 0x20 || c === 0x29)
-      break; // ";" starts an extension; space or tab (0x09 | 0x20) pad
-    else return -1;
-    n = n * 16 + v;
-    digits++;
-  }
-  return digits === 0 ? -1 : n;
+/** Copies the response's head into `exchange` before its connection moves on to another request. */
+function keepHead(exchange: Exchange, parser: Http1ResponseParser): void {
+  exchange.status = parser.status;
+  exchange.statusText = parser.statusText;
+  exchange.cache = parser.cache;
 }
 
 function concat(chunks: Uint8Array[] | undefined, length: number): Uint8Array {

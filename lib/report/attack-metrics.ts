@@ -1,67 +1,76 @@
 /**
- * Accumulates the load generator's results into vegeta's metrics: `add()` per result, then `close()`
- * computes the derived figures once (percentiles, rate, throughput, per-window series for the HTML page).
- * Latency counts from each request's due time, so queueing behind a slow server is included.
+ * Accumulates the load generator's results into vegeta's metrics and ours: `add()` per result, then `close()`
+ * computes the derived figures once (percentiles, rates, per-target figures, the per-window series). Latency
+ * counts from each request's due time, so queueing behind a slow server is included. Times are kept in whole
+ * nanoseconds, as results files and JSON reports carry them, so a report rebuilt from either is the same.
  */
 import { HdrHistogram } from "./hdr-histogram.ts";
-import type { ShotResult } from "../loadgen.ts";
+import { nanosPast, wholeSeconds } from "./epoch-ns.ts";
+import { lagSummary, latencySummary, type LagSummary, type LatencySummary } from "./latency-summary.ts";
+import { GroupBreakdown, type GroupSample, type GroupSummary } from "./per-target.ts";
+import { TimeSeries, type Series, type SeriesPoint } from "./time-series.ts";
+import { VERIFY_ERROR, type ShotResult } from "../loadgen.ts";
+
+export type { LagSummary, LatencySummary } from "./latency-summary.ts";
+export type { SeriesPoint } from "./time-series.ts";
 
 export interface AttackMetricsOptions {
   /** Lower bounds in ns for exact `hist` bucket counts; the last bucket is open-ended. */
   buckets?: readonly number[];
-  /** Width of one point of the time series. @default 1000 */
+  /** Width of the series' windows to start with; they double while there are more than 1000. @default 1000 */
   windowMs?: number;
-  /** Epoch ms the series starts from. @default the first result's due time */
-  startMs?: number;
+  /** The run was unpaced (`--rate 0`): there is no target rate. @default false: inferred from the due times */
+  unpaced?: boolean;
 }
 
-/** Latency figures in ns, under vegeta's meanings. */
-export interface LatencySummary {
-  total: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  max: number;
-  min: number;
-}
-
-/** One window of the time series (the HTML page's latency-over-time chart). */
-export interface SeriesPoint {
-  /** Window start, seconds since the series start. */
-  t: number;
-  requests: number;
-  /** Responses outside 200..399, including status 0. */
-  failures: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-/** Everything the reporters need: plain data plus the latency histogram for quantile tables. */
+/** Everything the reporters need: plain data plus the histograms for quantile tables and merging. */
 export interface AttackSummary {
   latencies: LatencySummary;
   bytesIn: { total: number; mean: number };
   bytesOut: { total: number; mean: number };
-  /** Epoch ms of the first and last due time, and of the last response (exactly latest + wait); undefined with no results. */
-  earliest: number | undefined;
-  latest: number | undefined;
-  end: number | undefined;
+  /**
+   * Whole epoch ns of the first and last due time, of the last response (latest + wait), and of the last request
+   * to go on the wire (or be given up); undefined with no results.
+   */
+  earliest: bigint | undefined;
+  latest: bigint | undefined;
+  end: bigint | undefined;
+  lastSent: bigint | undefined;
   /** latest - earliest, ns. */
   duration: number;
   /** end - latest, ns. */
   wait: number;
   requests: number;
-  /** requests / duration, per second. */
+  /** requests / duration, per second (vegeta's `rate`: with due times, the scheduled rate). */
   rate: number;
   /** successes / (duration + wait), per second. */
   throughput: number;
   /** Share of responses with status 200..399. */
   success: number;
+  /** Responses with status 200..399. */
+  successes: number;
   statusCodes: Record<string, number>;
   /** Unique error texts in first-seen order. */
   errors: string[];
+  /** Requests with an error: no response, a status outside 200..399, or a body that did not match its key. */
+  errorCount: number;
+  /** Bodies that did not hash to their key (the error {@linkcode VERIFY_ERROR}). */
+  integrityFailures: number;
+  /**
+   * Requests that waited for a free `--max-inflight` slot past their due time: a generator-side limit (too few
+   * slots for the rate and the latency), as k6 counts dropped iterations.
+   */
+  slotWaits: number;
+  /**
+   * The rate the requests were scheduled at, (requests - 1) / duration, per second; null when unpaced or with
+   * fewer than 2 requests.
+   */
+  targetRate: number | null;
+  /**
+   * Requests that went out per second: requests over the span from the first due time to the last send, plus one
+   * interval; every request counts once it has completed (answered, failed or timed out).
+   */
+  achievedRate: number;
   /** Exact counts per `hist` bucket, when buckets were given. */
   buckets?: { bounds: number[]; counts: number[] };
   /**
@@ -79,25 +88,103 @@ export interface AttackSummary {
    * answered too slowly (back-pressure), not that the generator fell behind.
    */
   queueWait: LagSummary;
+  /** Per-window points from `seriesStartMs`, each `windowMs` wide. */
   series: SeriesPoint[];
+  seriesStartMs: number | undefined;
   windowMs: number;
+  /** Results by target name (the default flow's: the cache peer), in first-seen order. */
+  byTarget: GroupSummary[];
+  /** Responses by their `X-Cache` verdict, `hit` and `miss`. */
+  byXCache: GroupSummary[];
   /** The latency distribution (ns), for quantile tables and curves. */
   histogram: HdrHistogram;
+  sendLagHistogram: HdrHistogram;
+  queueWaitHistogram: HdrHistogram;
 }
 
-/** A lag distribution in ns. */
-export interface LagSummary {
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-interface Window {
+/**
+ * The raw counts a summary is computed from: what {@linkcode AttackMetrics} accumulates and what merging
+ * reports adds up.
+ */
+export interface SummaryTotals {
   requests: number;
-  failures: number;
+  successes: number;
+  errorCount: number;
+  integrityFailures: number;
+  slotWaits: number;
+  bytesIn: number;
+  bytesOut: number;
+  cacheHits: number;
+  cacheMisses: number;
+  earliest: bigint | undefined;
+  latest: bigint | undefined;
+  end: bigint | undefined;
+  lastSent: bigint | undefined;
+  statusCodes: Map<string, number>;
+  errors: Iterable<string>;
+  buckets: { bounds: number[]; counts: number[] } | undefined;
   latency: HdrHistogram;
+  sendLag: HdrHistogram;
+  queueWait: HdrHistogram;
+  series: Series;
+  byTarget: GroupSummary[];
+  byXCache: GroupSummary[];
+  unpaced: boolean;
+}
+
+/** Computes every derived figure of a summary from its totals. Pure (the histograms are shared, not copied). */
+export function summarize(t: SummaryTotals): AttackSummary {
+  const n = t.requests;
+  const per = (total: number) => (n === 0 ? 0 : total / n);
+  const between = (a: bigint | undefined, b: bigint | undefined) =>
+    a === undefined || b === undefined ? 0 : Number(b - a);
+  const duration = between(t.earliest, t.latest);
+  const wait = between(t.latest, t.end);
+  const targetRate = t.unpaced || n < 2 || duration <= 0 ? null : (n - 1) / (duration / 1e9);
+  const sentSpan = between(t.earliest, t.lastSent) / 1e9;
+  const achievedRate =
+    targetRate !== null ? n / (sentSpan + 1 / targetRate) : n < 2 || sentSpan <= 0 ? n : (n - 1) / sentSpan;
+  return {
+    latencies: latencySummary(t.latency),
+    bytesIn: { total: t.bytesIn, mean: per(t.bytesIn) },
+    bytesOut: { total: t.bytesOut, mean: per(t.bytesOut) },
+    earliest: t.earliest,
+    latest: t.latest,
+    end: t.end,
+    lastSent: t.lastSent,
+    duration,
+    wait,
+    requests: n,
+    // As vegeta: with no time span (one request) the counts themselves stand in for the rates.
+    rate: duration > 0 ? n / (duration / 1e9) : n,
+    throughput: duration > 0 ? t.successes / ((duration + wait) / 1e9) : t.successes,
+    success: per(t.successes),
+    successes: t.successes,
+    statusCodes: Object.fromEntries(t.statusCodes),
+    errors: [...t.errors],
+    errorCount: t.errorCount,
+    integrityFailures: t.integrityFailures,
+    slotWaits: t.slotWaits,
+    targetRate,
+    achievedRate,
+    ...(t.buckets && { buckets: t.buckets }),
+    cache: { hits: t.cacheHits, misses: t.cacheMisses },
+    sendLag: lagSummary(t.sendLag),
+    queueWait: lagSummary(t.queueWait),
+    series: t.series.points,
+    seriesStartMs: t.series.startMs,
+    windowMs: t.series.windowMs,
+    byTarget: t.byTarget,
+    byXCache: t.byXCache,
+    histogram: t.latency,
+    sendLagHistogram: t.sendLag,
+    queueWaitHistogram: t.queueWait,
+  };
+}
+
+/** The name a result is grouped under: its target's, else `METHOD URL`. */
+export function targetName(target: ShotResult["target"]): string {
+  return target.name ?? `${target.method} ${target.url}`;
 }
 
 /** Collects results; not safe to `add()` after `close()`. */
@@ -107,30 +194,36 @@ export class AttackMetrics {
   #queueWait = new HdrHistogram();
   #requests = 0;
   #successes = 0;
-  #latencyTotal = 0;
+  #errorCount = 0;
+  #integrityFailures = 0;
+  #slotWaits = 0;
   #bytesIn = 0;
   #bytesOut = 0;
   #cacheHits = 0;
   #cacheMisses = 0;
-  #earliest: number | undefined;
-  #latest: number | undefined;
-  #end: number | undefined;
-  // The last response's due time and latency, kept apart: epoch ms in a double resolve only ~0.25 µs.
-  #endDue = 0;
-  #endLatency = 0;
+  // Times in whole ns since #baseS (the first result's whole epoch second): exact integers for 104 days.
+  #baseS: number | undefined;
+  #earliest = Infinity;
+  #latest = -Infinity;
+  #end = -Infinity;
+  #lastSent = -Infinity;
   #statusCodes = new Map<string, number>();
   #errors = new Set<string>(); // a Set keeps insertion order: vegeta's first-seen order
   #bounds: number[] | undefined;
   #bucketCounts: number[] | undefined;
-  #windowMs: number;
-  #startMs: number | undefined;
-  #windows: Window[] = [];
+  #series: TimeSeries;
+  #byTarget = new GroupBreakdown();
+  #byXCache = new GroupBreakdown();
+  #unpaced: boolean;
+  #sample: GroupSample = {
+    ...{ latencyNs: 0, status: 0, ok: false, error: undefined },
+    ...{ integrityFailure: false, bytesIn: 0, bytesOut: 0 },
+  };
   #summary: AttackSummary | undefined;
 
   constructor(options: AttackMetricsOptions = {}) {
-    this.#windowMs = options.windowMs ?? 1000;
-    if (!(this.#windowMs > 0)) throw new RangeError(`'windowMs' must be positive, got ${options.windowMs}`);
-    this.#startMs = options.startMs;
+    this.#series = new TimeSeries(options.windowMs ?? 1000);
+    this.#unpaced = options.unpaced ?? false;
     if (options.buckets !== undefined) {
       if (options.buckets.length === 0) throw new RangeError("'buckets' must hold at least one bound");
       this.#bounds = [...options.buckets];
@@ -144,15 +237,16 @@ export class AttackMetrics {
   }
 
   add(r: ShotResult): void {
-    const latency = Math.max(0, r.latencyNs);
+    const latency = Math.max(0, Math.round(r.latencyNs));
+    const queueNs = Math.max(0, Math.round(r.queueNs ?? 0));
+    const lagNs = Math.max(0, Math.round(r.sendLagNs));
     this.#requests++;
-    this.#latencyTotal += latency;
     this.#bytesIn += r.bytesIn;
     this.#bytesOut += r.bytesOut;
     this.#latency.record(latency);
-    const queueNs = Math.max(0, r.queueNs ?? 0);
-    this.#sendLag.record(Math.max(0, r.sendLagNs - queueNs));
+    this.#sendLag.record(Math.max(0, lagNs - queueNs));
     this.#queueWait.record(queueNs);
+    if ((r.slotWaitNs ?? 0) > 0) this.#slotWaits++;
     const code = String(r.status);
     this.#statusCodes.set(code, (this.#statusCodes.get(code) ?? 0) + 1);
     const ok = isSuccess(r.status);
@@ -160,81 +254,65 @@ export class AttackMetrics {
     if (r.cache === "HIT") this.#cacheHits++;
     else if (r.cache === "MISS") this.#cacheMisses++;
     const error = errorText(r);
-    if (error !== undefined) this.#errors.add(error);
-    if (this.#earliest === undefined || r.due < this.#earliest) this.#earliest = r.due;
-    if (this.#latest === undefined || r.due > this.#latest) this.#latest = r.due;
-    const end = r.due + latency / 1e6;
-    if (this.#end === undefined || end > this.#end) {
-      this.#end = end;
-      this.#endDue = r.due;
-      this.#endLatency = latency;
+    if (error !== undefined) {
+      this.#errorCount++;
+      this.#errors.add(error);
     }
-    if (this.#bounds !== undefined) this.#bucketCounts![bucketIndex(this.#bounds, latency)]!++;
-    this.#addToWindow(r.due, latency, ok);
-  }
+    const integrityFailure = r.error === VERIFY_ERROR;
+    if (integrityFailure) this.#integrityFailures++;
 
-  #addToWindow(due: number, latency: number, ok: boolean): void {
-    this.#startMs ??= due;
-    const index = Math.max(0, Math.floor((due - this.#startMs) / this.#windowMs));
-    while (this.#windows.length <= index) {
-      // Two significant digits: 1% is plenty for a chart and keeps a long run's windows small.
-      this.#windows.push({ requests: 0, failures: 0, latency: new HdrHistogram({ significantDigits: 2 }) });
-    }
-    const w = this.#windows[index]!;
-    w.requests++;
-    if (!ok) w.failures++;
-    w.latency.record(latency);
+    const s = wholeSeconds(r.due);
+    this.#baseS ??= s;
+    const due = (s - this.#baseS) * 1e9 + nanosPast(r.due, s);
+    if (due < this.#earliest) this.#earliest = due;
+    if (due > this.#latest) this.#latest = due;
+    if (due + latency > this.#end) this.#end = due + latency;
+    if (due + lagNs > this.#lastSent) this.#lastSent = due + lagNs;
+    if (this.#bounds !== undefined) this.#bucketCounts![bucketIndex(this.#bounds, latency)]!++;
+    this.#series.add(r.due, latency, ok);
+
+    const sample = this.#sample;
+    sample.latencyNs = latency;
+    sample.status = r.status;
+    sample.ok = ok;
+    sample.error = error;
+    sample.integrityFailure = integrityFailure;
+    sample.bytesIn = r.bytesIn;
+    sample.bytesOut = r.bytesOut;
+    this.#byTarget.add(targetName(r.target), sample);
+    if (r.cache !== undefined) this.#byXCache.add(r.cache === "HIT" ? "hit" : "miss", sample);
   }
 
   /** Computes the summary once; later calls return the same object. */
   close(): AttackSummary {
     if (this.#summary !== undefined) return this.#summary;
-    const n = this.#requests;
-    const per = (total: number) => (n === 0 ? 0 : total / n);
-    const duration = this.#earliest === undefined ? 0 : Math.round((this.#latest! - this.#earliest) * 1e6);
-    const wait = this.#end === undefined ? 0 : Math.round((this.#endDue - this.#latest!) * 1e6 + this.#endLatency);
-    const h = this.#latency;
-    const q = (p: number) => (n === 0 ? 0 : Math.round(h.quantile(p)));
-    this.#summary = {
-      latencies: {
-        total: Math.round(this.#latencyTotal),
-        mean: Math.round(per(this.#latencyTotal)),
-        p50: q(0.5),
-        p90: q(0.9),
-        p95: q(0.95),
-        p99: q(0.99),
-        max: n === 0 ? 0 : Math.round(h.max),
-        min: n === 0 ? 0 : Math.round(h.min),
-      },
-      bytesIn: { total: this.#bytesIn, mean: per(this.#bytesIn) },
-      bytesOut: { total: this.#bytesOut, mean: per(this.#bytesOut) },
-      earliest: this.#earliest,
-      latest: this.#latest,
-      end: this.#end,
-      duration,
-      wait,
-      requests: n,
-      // As vegeta: with no time span (one request) the counts themselves stand in for the rates.
-      rate: duration > 0 ? n / (duration / 1e9) : n,
-      throughput: duration > 0 ? this.#successes / ((duration + wait) / 1e9) : this.#successes,
-      success: per(this.#successes),
-      statusCodes: Object.fromEntries(this.#statusCodes),
-      errors: [...this.#errors],
-      ...(this.#bounds && { buckets: { bounds: this.#bounds, counts: this.#bucketCounts! } }),
-      cache: { hits: this.#cacheHits, misses: this.#cacheMisses },
-      sendLag: lagSummary(this.#sendLag, n),
-      queueWait: lagSummary(this.#queueWait, n),
-      series: this.#windows.map((w, i) => ({
-        t: (i * this.#windowMs) / 1000,
-        requests: w.requests,
-        failures: w.failures,
-        p50: w.requests === 0 ? 0 : Math.round(w.latency.quantile(0.5)),
-        p99: w.requests === 0 ? 0 : Math.round(w.latency.quantile(0.99)),
-        max: w.requests === 0 ? 0 : Math.round(w.latency.max),
-      })),
-      windowMs: this.#windowMs,
-      histogram: h,
-    };
+    const none = this.#requests === 0;
+    const at = (rel: number) => (none ? undefined : BigInt(this.#baseS!) * 1_000_000_000n + BigInt(rel));
+    this.#summary = summarize({
+      requests: this.#requests,
+      successes: this.#successes,
+      errorCount: this.#errorCount,
+      integrityFailures: this.#integrityFailures,
+      slotWaits: this.#slotWaits,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      cacheHits: this.#cacheHits,
+      cacheMisses: this.#cacheMisses,
+      earliest: at(this.#earliest),
+      latest: at(this.#latest),
+      end: at(this.#end),
+      lastSent: at(this.#lastSent),
+      statusCodes: this.#statusCodes,
+      errors: this.#errors,
+      buckets: this.#bounds && { bounds: this.#bounds, counts: this.#bucketCounts! },
+      latency: this.#latency,
+      sendLag: this.#sendLag,
+      queueWait: this.#queueWait,
+      series: this.#series.close(),
+      byTarget: this.#byTarget.close(),
+      byXCache: this.#byXCache.close(),
+      unpaced: this.#unpaced,
+    });
     return this.#summary;
   }
 }
@@ -256,7 +334,7 @@ export function errorText(r: Pick<ShotResult, "status" | "error">): string | und
  * vegeta's bucket rule: the bucket [bounds[i], bounds[i+1]) holding the value, else the last one; so a value
  * below the first bound also lands in the last bucket, exactly as vegeta counts it.
  */
-function bucketIndex(bounds: readonly number[], value: number): number {
+export function bucketIndex(bounds: readonly number[], value: number): number {
   let i = 0;
   for (; i < bounds.length - 1; i++) {
     if (value >= bounds[i]! && value < bounds[i + 1]!) break;
@@ -308,9 +386,4 @@ const STATUS_TEXT: Record<number, string> = {
 export function observedHitRatio(summary: AttackSummary): number | null {
   const { hits, misses } = summary.cache;
   return hits + misses === 0 ? null : hits / (hits + misses);
-}
-
-function lagSummary(h: HdrHistogram, n: number): LagSummary {
-  const r = (v: number) => (n === 0 ? 0 : Math.round(v));
-  return { mean: r(h.mean), p50: r(h.quantile(0.5)), p90: r(h.quantile(0.9)), p99: r(h.quantile(0.99)), max: r(h.max) };
 }

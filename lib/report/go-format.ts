@@ -85,18 +85,32 @@ export function goQuote(text: string): string {
 }
 
 /**
- * Go's `time.Time` JSON form (RFC 3339 with up to 9 fraction digits, trailing zeros dropped) of epoch ms plus
- * `plusNs` (added apart, because a double of epoch ms resolves only about 0.25 µs).
+ * Go's `time.Time` JSON form (RFC 3339 with up to 9 fraction digits, trailing zeros dropped) of whole epoch ns,
+ * or Go's zero time for undefined (as vegeta prints with no results).
  */
-export function rfc3339Nano(epochMs: number | undefined, plusNs = 0): string {
-  if (epochMs === undefined) return "0001-01-01T00:00:00Z"; // Go's zero time, as vegeta prints with no results
-  let seconds = Math.floor(epochMs / 1000);
-  let nanos = Math.round((epochMs - seconds * 1000) * 1e6) + Math.round(plusNs);
-  seconds += Math.floor(nanos / 1e9);
-  nanos -= Math.floor(nanos / 1e9) * 1e9;
-  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
+export function rfc3339Nano(epochNs: bigint | undefined): string {
+  if (epochNs === undefined) return GO_ZERO_TIME;
+  const seconds = epochNs / 1_000_000_000n - (epochNs % 1_000_000_000n < 0n ? 1n : 0n);
+  const nanos = Number(epochNs - seconds * 1_000_000_000n);
+  const base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
   const frac = nanos === 0 ? "" : "." + String(nanos).padStart(9, "0").replace(/0+$/, "");
   return `${base}${frac}Z`;
+}
+
+export const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
+
+const RFC3339 = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * Parses RFC 3339 with up to 9 fraction digits (`Z` or a `+hh:mm` offset) to whole epoch ns; Go's zero time gives
+ * undefined. Throws SyntaxError for anything else.
+ */
+export function parseRfc3339Nano(text: string): bigint | undefined {
+  if (text === GO_ZERO_TIME) return undefined;
+  const m = RFC3339.exec(text);
+  const ms = m === null ? NaN : Date.parse(`${m[1]}${m[3]}`);
+  if (m === null || !Number.isFinite(ms)) throw new SyntaxError(`Cannot parse ${goQuote(text)} as an RFC 3339 time`);
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0") || "0");
 }
 
 /**

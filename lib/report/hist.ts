@@ -42,3 +42,22 @@ export function renderHist(summary: AttackSummary): string {
   });
   return tabwrite(text);
 }
+
+/**
+ * `summary` with `hist` counts for `bounds`: its own exact ones when it has them for these bounds, else read off
+ * its latency histogram (exact at bounds such as whole ms; elsewhere within one 0.1%-wide bucket), as when
+ * merged reports were written with other buckets or none.
+ */
+export function withBuckets(summary: AttackSummary, bounds: readonly number[]): AttackSummary {
+  const own = summary.buckets;
+  if (own !== undefined && own.bounds.length === bounds.length && own.bounds.every((b, i) => b === bounds[i])) {
+    return summary;
+  }
+  const h = summary.histogram;
+  const below = bounds.map((b) => h.countBelow(b));
+  // vegeta's rule: [b_i, b_i+1), and the last bucket also takes what lies below the first bound
+  const counts = bounds.map((_, i) =>
+    i + 1 < bounds.length ? below[i + 1]! - below[i]! : h.count - below[i]! + below[0]!,
+  );
+  return { ...summary, buckets: { bounds: [...bounds], counts } };
+}

@@ -1,11 +1,14 @@
 /**
- * The HTML report: one self-contained page (no scripts, no network) with the summary, latency over time
- * (p50/p99/max per window) and the percentile curve drawn as inline SVG, the status codes and the errors. Pure.
+ * The HTML report: one self-contained page (no scripts, no network) with the summary, the thresholds and the
+ * verdict, latency over time (p50/p99/max per window) and the percentile curve drawn as inline SVG, the
+ * per-target and per-X-Cache tables, the status codes and the errors. Pure.
  */
 import { observedHitRatio, type AttackSummary } from "./attack-metrics.ts";
 import { goDuration, rfc3339Nano, roundDuration } from "./go-format.ts";
 import { HDRPLOT_QUANTILES } from "./hdrplot.ts";
 import type { CasExtras } from "./json.ts";
+import type { GroupSummary } from "./per-target.ts";
+import { formatMeasured } from "./thresholds.ts";
 
 export interface HtmlOptions {
   title?: string;
@@ -47,12 +50,15 @@ ${options.description ? `<p class="sub">${esc(options.description)}</p>` : ""}
 ${summaryTable(summary, options.extras)}
 ${statusTable(summary)}
 </div>
+${thresholdsBlock(options.extras)}
 <h2>Latency over time</h2>
 <p class="sub">Per ${goDuration(summary.windowMs * 1e6)} window, measured from each request's due time (queueing included).</p>
 <div class="legend"><span><i style="background:${COLORS.p50}"></i>p50</span><span><i style="background:${COLORS.p99}"></i>p99</span><span><i style="background:${COLORS.max}"></i>max</span><span><i style="background:${COLORS.fail};height:8px;width:8px"></i>windows with failures</span></div>
 ${timeChart(summary)}
 <h2>Latency by percentile</h2>
 ${percentileChart(summary)}
+${groupBlock("Per target", "Target", summary.byTarget)}
+${groupBlock("By X-Cache verdict", "X-Cache", summary.byXCache)}
 ${errorsBlock(summary)}
 </body>
 </html>
@@ -65,6 +71,10 @@ function summaryTable(s: AttackSummary, extras: CasExtras | undefined): string {
   const rows: [string, string][] = [
     ["Requests", `${s.requests}`],
     ["Rate / throughput", `${s.rate.toFixed(2)} / ${s.throughput.toFixed(2)} req/s`],
+    [
+      "Rate target / achieved",
+      `${s.targetRate === null ? "max" : s.targetRate.toFixed(2)} / ${s.achievedRate.toFixed(2)} req/s`,
+    ],
     ["Duration (attack + wait)", `${d(s.duration)} + ${d(s.wait)}`],
     ["Earliest", rfc3339Nano(s.earliest)],
     ["Success", `${(s.success * 100).toFixed(2)}%`],
@@ -76,13 +86,13 @@ function summaryTable(s: AttackSummary, extras: CasExtras | undefined): string {
       "Queue wait (max-inflight) p50 / p99 / max",
       `${d(s.queueWait.p50)} / ${d(s.queueWait.p99)} / ${d(s.queueWait.max)}`,
     ],
+    ["Waited for a max-inflight slot", `${s.slotWaits}`],
     ["Bytes in (total, mean)", `${s.bytesIn.total}, ${s.bytesIn.mean.toFixed(2)}`],
     ["Bytes out (total, mean)", `${s.bytesOut.total}, ${s.bytesOut.mean.toFixed(2)}`],
   ];
-  if (extras) {
-    rows.push(["Integrity failures", `${extras.integrityFailures}`]);
-    if (extras.hitRatio !== null) rows.push(["Cache hit ratio (/stats)", `${(extras.hitRatio * 100).toFixed(2)}%`]);
-  }
+  rows.push(["Integrity failures", `${s.integrityFailures}`]);
+  if (extras && extras.hitRatio !== null)
+    rows.push(["Cache hit ratio (/stats)", `${(extras.hitRatio * 100).toFixed(2)}%`]);
   const observed = observedHitRatio(s);
   if (observed !== null) {
     const { hits, misses } = s.cache;
@@ -103,6 +113,40 @@ function statusTable(s: AttackSummary): string {
     })
     .join("");
   return `<div><h2>Status codes</h2><table>${rows || "<tr><td>no requests</td></tr>"}</table></div>`;
+}
+
+function thresholdsBlock(extras: CasExtras | undefined): string {
+  const results = extras?.thresholds ?? [];
+  if (results.length === 0 && extras?.verdict === undefined) return "";
+  const rows = results
+    .map(
+      (r) =>
+        `<tr><th${r.pass ? "" : ' class="bad"'}>${r.pass ? "PASS" : "FAIL"}</th><td>${esc(r.threshold.text)}</td>` +
+        `<td class="num">${esc(formatMeasured(r.threshold.metric, r.measured))}</td><td>${esc(r.note ?? "")}</td></tr>`,
+    )
+    .join("");
+  const v = extras?.verdict;
+  const verdict = v ? `<p${v.code === 0 ? "" : ' class="bad"'}>Exit ${v.code}: ${esc(v.message)}</p>` : "";
+  return `<h2>Thresholds</h2><table>${rows}</table>${verdict}`;
+}
+
+function groupBlock(title: string, column: string, groups: readonly GroupSummary[]): string {
+  if (groups.length === 0) return "";
+  const d = (ns: number) => goDuration(roundDuration(ns));
+  const head = [column, "Requests", "Success", "p50", "p90", "p99", "max", "Bytes in", "Bytes out", "Errors"];
+  const rows = groups
+    .map((g) => {
+      const l = g.latencies;
+      const errors = g.errors.map((e) => `${e.count} × ${e.error}`).join("; ");
+      const cells = [g.requests, `${(g.success * 100).toFixed(2)}%`, d(l.p50), d(l.p90), d(l.p99), d(l.max)];
+      return (
+        `<tr><th>${esc(g.name)}</th>${cells.map((c) => `<td class="num">${esc(String(c))}</td>`).join("")}` +
+        `<td class="num">${g.bytesIn.total}</td><td class="num">${g.bytesOut.total}</td>` +
+        `<td${g.errorCount > 0 ? ' class="bad"' : ""}>${g.errorCount}${errors ? ` (${esc(errors)})` : ""}</td></tr>`
+      );
+    })
+    .join("");
+  return `<h2>${esc(title)}</h2><table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${rows}</table>`;
 }
 
 function errorsBlock(s: AttackSummary): string {

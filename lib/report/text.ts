@@ -1,9 +1,13 @@
 /**
- * The text report in vegeta's layout (`report -type=text`): aligned rows for requests, duration,
- * latencies, bytes, success and status codes, then the error set. Pure.
+ * The text report: vegeta's layout (`report -type=text`: aligned rows for requests, duration, latencies, bytes,
+ * success and status codes, then the error set), followed by this project's rows, per-target tables and
+ * thresholds. Pure.
  */
-import type { AttackSummary } from "./attack-metrics.ts";
+import { observedHitRatio, type AttackSummary, type LagSummary } from "./attack-metrics.ts";
 import { goDuration, goFixed, roundDuration, tabwrite } from "./go-format.ts";
+import type { CasExtras } from "./json.ts";
+import type { GroupSummary } from "./per-target.ts";
+import { formatMeasured } from "./thresholds.ts";
 
 /** Renders `summary` exactly as vegeta's text reporter would. */
 export function renderText(summary: AttackSummary): string {
@@ -24,4 +28,58 @@ export function renderText(summary: AttackSummary): string {
     `Error Set:\n` +
     summary.errors.map((e) => `${e}\n`).join("");
   return tabwrite(text);
+}
+
+/**
+ * The `--report text` output: vegeta's layout (unchanged, first), then what vegeta lacks: the target and
+ * achieved rates, the generator's own lag and waits, integrity failures, the per-target and per-X-Cache tables,
+ * and last the thresholds with their measured values and the verdict.
+ */
+export function renderTextReport(summary: AttackSummary, extras?: CasExtras): string {
+  const d = (ns: number) => goDuration(roundDuration(ns));
+  const pct = (share: number) => `${goFixed(share * 100, 2)}%`;
+  const rate = (r: number | null) => (r === null ? "max" : `${goFixed(r, 2)}/s`);
+  const lag = (l: LagSummary) => `${d(l.p50)}, ${d(l.p99)}, ${d(l.max)}`;
+  const observed = observedHitRatio(summary);
+  const hitRatios = [observed, extras?.hitRatio ?? null];
+  let ours =
+    `Rate\t[target, achieved]\t${rate(summary.targetRate)}, ${rate(summary.achievedRate)}\n` +
+    `Send Lag\t[50, 99, max]\t${lag(summary.sendLag)}\n` +
+    `Queue Wait\t[50, 99, max]\t${lag(summary.queueWait)}\n` +
+    `Slot Waits\t[count, share]\t${summary.slotWaits}, ${pct(summary.requests === 0 ? 0 : summary.slotWaits / summary.requests)}\n` +
+    `Integrity\t[failures]\t${summary.integrityFailures}\n`;
+  if (hitRatios.some((r) => r !== null)) {
+    ours += `Hit Ratio\t[x-cache, /stats]\t${hitRatios.map((r) => (r === null ? "-" : pct(r))).join(", ")}\n`;
+  }
+  let text = renderText(summary) + "\n" + tabwrite(ours);
+  if (summary.byTarget.length > 0) text += "\n" + groupTable("Target", summary.byTarget);
+  if (summary.byXCache.length > 0) text += "\n" + groupTable("X-Cache", summary.byXCache);
+  const thresholds = extras?.thresholds ?? [];
+  if (thresholds.length > 0 || extras?.verdict) {
+    text += "\nThresholds:\n";
+    text += tabwrite(
+      thresholds
+        .map(
+          (r) =>
+            `${r.pass ? "PASS" : "FAIL"}\t${r.threshold.text}\t${formatMeasured(r.threshold.metric, r.measured)}${r.note ? `\t(${r.note})` : ""}\n`,
+        )
+        .join(""),
+    );
+    if (extras?.verdict) text += `Verdict: exit ${extras.verdict.code}: ${extras.verdict.message}\n`;
+  }
+  return text;
+}
+
+/** One row per group: requests, success, latency percentiles, bytes and errors; then each group's error texts. */
+function groupTable(title: string, groups: readonly GroupSummary[]): string {
+  const d = (ns: number) => goDuration(roundDuration(ns));
+  let rows = `${title}\tRequests\tSuccess\tp50\tp90\tp99\tmax\tBytes In\tBytes Out\tErrors\n`;
+  for (const g of groups) {
+    const l = g.latencies;
+    rows +=
+      `${g.name}\t${g.requests}\t${goFixed(g.success * 100, 2)}%\t${d(l.p50)}\t${d(l.p90)}\t${d(l.p99)}\t${d(l.max)}\t` +
+      `${g.bytesIn.total}\t${g.bytesOut.total}\t${g.errorCount}\n`;
+  }
+  const errors = groups.flatMap((g) => g.errors.map((e) => `  ${g.name}: ${e.count} × ${e.error}\n`));
+  return tabwrite(rows) + (errors.length > 0 ? `${title} errors:\n${errors.join("")}` : "");
 }

@@ -31,8 +31,8 @@ export interface ActionCache {
    * An entry in the read cache is answered synchronously.
    */
   read(req: Request, key: string, head: boolean): Response | Promise<Response>;
-  /** PUT of an entry: 201 when new, 200 when it replaced one; throws StoreError. */
-  write(req: Request, key: string): Promise<Response>;
+  /** PUT of an entry whose content is `body` (the request's, maybe rate-bounded): 201 when new, 200 when it replaced one; throws StoreError. */
+  write(req: Request, key: string, body: AsyncIterable<Uint8Array>): Promise<Response>;
 }
 
 export function createActionCache(options: ActionCacheOptions): ActionCache {
@@ -75,8 +75,8 @@ export function createActionCache(options: ActionCacheOptions): ActionCache {
     return answer(req, view, head);
   }
 
-  async function write(req: Request, key: string): Promise<Response> {
-    const result = await store.putAction(key, req.body ?? new Blob().stream(), {
+  async function write(req: Request, key: string, body: AsyncIterable<Uint8Array>): Promise<Response> {
+    const result = await store.putAction(key, body, {
       declaredSize: declaredLength(req),
       retainUpTo: readCache === undefined ? 0 : itemBytes,
       // Runs right after the rename, in the order the entries landed: the cache then holds what the disk holds.

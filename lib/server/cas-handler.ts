@@ -10,7 +10,7 @@ import type { FileHandle } from "node:fs/promises";
 import { Counter, Gauge } from "prom-client";
 import { contentRange, parseByteRange } from "./byte-range.ts";
 import { logRequest } from "../common/access-log.ts";
-import { errorResponse, methodNotAllowed } from "../common/http-error.ts";
+import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
 import {
   EMPTY_SHA1,
   EMPTY_SHA256,
@@ -32,6 +32,7 @@ import { MultipartError, multipartBoundary, readMultipart } from "./multipart.ts
 import { declaredLength, etagMatches } from "./request-headers.ts";
 import { StoreError, fileStream, readWhole, type BlobStore, type PutResult } from "./store.ts";
 import { storeStatus } from "./store-status.ts";
+import { DEFAULT_MAX_UPLOADS, rateBounded, uploadSlots, type RateBoundOptions } from "./upload-limits.ts";
 
 /** Read cache size unless configured. */
 export const DEFAULT_READ_CACHE_BYTES = 64 * 2 ** 20;
@@ -54,6 +55,10 @@ export interface CasServerOptions {
   readCacheBytes?: number;
   /** Blobs up to this size are read whole and cached; larger ones stream from disk. @default DEFAULT_READ_CACHE_ITEM_BYTES */
   readCacheItemBytes?: number;
+  /** The slowest an upload may be (408 below it); see lib/server/upload-limits.ts for the defaults. */
+  uploadRate?: RateBoundOptions;
+  /** Uploads in flight at once, 503 beyond; 0 means no cap. @default DEFAULT_MAX_UPLOADS */
+  maxUploads?: number;
 }
 
 export interface CasServer {
@@ -86,6 +91,7 @@ export function createCasServer(options: CasServerOptions): CasServer {
       ? new Lru<string, BlobView>({ maxBytes: cacheBytes, sizeOf: (k, v) => k.length + v.size })
       : undefined;
   const tokenDigest = options.writeToken ? sha256(options.writeToken) : undefined;
+  const uploads = uploadSlots(options.maxUploads ?? DEFAULT_MAX_UPLOADS);
   // GETs and HEADs by kind and outcome, counted in plain numbers (the hit path stays cheap), read at scrape time.
   const reads: ReadTally = { cas: { hit: 0, miss: 0 }, ac: { hit: 0, miss: 0 } };
   const actionCache = createActionCache({
@@ -145,6 +151,10 @@ export function createCasServer(options: CasServerOptions): CasServer {
       return errorResponse(status, err.code, err.message);
     }
     if (err instanceof MultipartError) return errorResponse(400, "bad_multipart", err.message);
+    if (err instanceof HttpError) {
+      logger.debug("upload refused", { method: req.method, route, error: err.code, message: err.message });
+      return toErrorResponse(err);
+    }
     if (err instanceof Error && err.name === "AbortError") {
       // The client went away mid-upload; nobody reads this answer.
       logger.debug("upload aborted", { method: req.method, route });
@@ -173,7 +183,8 @@ export function createCasServer(options: CasServerOptions): CasServer {
         if (!isRead && !authorized(req)) return unauthorized();
         const key = parseActionKey(parseStorePath(path)!.key);
         if (key === undefined) return errorResponse(400, "invalid_key", "an action-cache key is 64 hex digits");
-        return isRead ? actionCache.read(req, key, method === "HEAD") : actionCache.write(req, key);
+        if (isRead) return actionCache.read(req, key, method === "HEAD");
+        return inUploadSlot(() => actionCache.write(req, key, uploadBody(req)));
       }
       case ROUTE_POST:
         if (method !== "POST") return methodNotAllowed(["POST"]);
@@ -261,16 +272,36 @@ export function createCasServer(options: CasServerOptions): CasServer {
     return new Response(body, { status: 206, headers });
   }
 
-  async function receive(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
+  /** Runs an upload of either kind in one of the --max-uploads slots (503 when none is free). */
+  async function inUploadSlot(upload: () => Promise<Response>): Promise<Response> {
+    uploads.take();
+    try {
+      return await upload();
+    } finally {
+      uploads.release();
+    }
+  }
+
+  /** A request's body, cut off (408) if it arrives too slowly rather than holding its socket and temp file. */
+  function uploadBody(req: Request): AsyncIterable<Uint8Array> {
+    return req.body === null ? NO_BODY : rateBounded(req.body, options.uploadRate);
+  }
+
+  function receive(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
+    return inUploadSlot(() => receiveBody(req, target));
+  }
+
+  async function receiveBody(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
     const declared = declaredLength(req);
     const boundary = multipartBoundary(req.headers.get("content-type"));
+    const body = uploadBody(req);
     let result: PutResult | undefined;
     if (boundary === undefined) {
       if (declared !== undefined && declared > store.maxBlobBytes) throw tooLarge();
-      result = await store.put(target, req.body ?? NO_BODY, { declaredSize: declared });
+      result = await store.put(target, body, { declaredSize: declared });
     } else {
       if (declared !== undefined && declared > store.maxBlobBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge();
-      for await (const part of readMultipart(req.body ?? NO_BODY, boundary)) {
+      for await (const part of readMultipart(body, boundary)) {
         if (part.name === "file" && result === undefined) result = await store.put(target, part.body);
       }
       if (result === undefined) return errorResponse(400, "missing_file", 'the multipart body has no "file" field');
@@ -288,7 +319,11 @@ export function createCasServer(options: CasServerOptions): CasServer {
 
   async function readiness(): Promise<Response> {
     if (await store.ready()) return Response.json({ status: "ready" });
-    return errorResponse(503, "not_ready", "the data directory is not writable or the store quota is reached");
+    return errorResponse(
+      503,
+      "not_ready",
+      "the data directory is not writable, the store quota is reached or the disk is full",
+    );
   }
 
   function authorized(req: Request): boolean {

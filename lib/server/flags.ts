@@ -2,11 +2,12 @@
  * The CAS origin's command line in one place: its help, its flags (with the original CAS_SERVER_PORT) and
  * the config type server.ts gets from lib/common/config.ts's loadConfig.
  */
-import { defineProgram, flag, parseBool, parseString, type Config } from "../common/config.ts";
+import { defineProgram, flag, intIn, parseBool, parseString, type Config } from "../common/config.ts";
 import { COMMON_FLAGS, DEFAULT_SERVER_PORT, hostFlag, portFlag } from "../common/shared-flags.ts";
-import { parseBytes } from "../common/units.ts";
+import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_READ_CACHE_BYTES, DEFAULT_READ_CACHE_ITEM_BYTES } from "./cas-handler.ts";
 import { DEFAULT_MAX_AC_BYTES, DEFAULT_MAX_BLOB_BYTES } from "./store.ts";
+import { DEFAULT_MAX_UPLOADS, DEFAULT_UPLOAD_GRACE_MS, DEFAULT_UPLOAD_MIN_RATE } from "./upload-limits.ts";
 
 export const SERVER_PROGRAM = defineProgram({
   name: "server",
@@ -69,6 +70,29 @@ export const SERVER_PROGRAM = defineProgram({
       parse: parseBytes,
       env: ["CAS_READ_CACHE_ITEM_BYTES"],
       metavar: "BYTES",
+    }),
+    uploadMinRate: flag({
+      help: "Slowest average an upload may fall to after --upload-grace, bytes per second; slower ones get 408 (0 = no bound)",
+      default: DEFAULT_UPLOAD_MIN_RATE,
+      defaultText: "1KiB",
+      parse: parseBytes,
+      env: ["CAS_UPLOAD_MIN_RATE"],
+      metavar: "BYTES",
+    }),
+    uploadGrace: flag({
+      help: "How long an upload may take before --upload-min-rate counts",
+      default: DEFAULT_UPLOAD_GRACE_MS,
+      defaultText: `${DEFAULT_UPLOAD_GRACE_MS / 1000}s`,
+      parse: parseDuration,
+      env: ["CAS_UPLOAD_GRACE"],
+      metavar: "DURATION",
+    }),
+    maxUploads: flag({
+      help: "Uploads in flight at once; more get 503 with Retry-After (0 = no cap)",
+      default: DEFAULT_MAX_UPLOADS,
+      parse: intIn(0),
+      env: ["CAS_MAX_UPLOADS"],
+      metavar: "N",
     }),
     accessLog: flag({
       help: "Log one line per request",

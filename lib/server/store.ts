@@ -5,7 +5,7 @@
  * Async file I/O. One process per data directory: counts and byte totals are scanned at open, then kept in memory.
  */
 import type { FileHandle } from "node:fs/promises";
-import { access, link, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { access, link, lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink } from "node:fs/promises";
 import { constants } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -23,6 +23,12 @@ export const DEFAULT_MAX_AC_BYTES = 64 * 2 ** 20;
  * the content. Renaming the file into place replaces both at once.
  */
 export const AC_HEADER_BYTES = 32;
+
+/**
+ * Free space below which the store is not ready for writes unless configured: 1 MiB. A full disk keeps the
+ * temp dir writable (permission is not space), so readiness also asks the file system what is left.
+ */
+export const DEFAULT_MIN_FREE_BYTES = 2 ** 20;
 
 /** Why a put was refused; the HTTP layer maps each code to a status (400, 413, 507). */
 export type StoreErrorCode = "digest_mismatch" | "too_large" | "insufficient_storage";
@@ -44,6 +50,8 @@ export interface StoreOptions {
   maxAcBytes?: number;
   /** Quota on the sum of stored blob and action-cache entry sizes; 0 means unlimited. @default 0 */
   maxBytes?: number;
+  /** ready() is false while the data volume has less free space than this. @default DEFAULT_MIN_FREE_BYTES */
+  minFreeBytes?: number;
 }
 
 export interface PutOptions {
@@ -141,7 +149,10 @@ export interface BlobStore {
    * last to finish wins). Throws StoreError (`too_large`, `insufficient_storage`); on failure the old entry stays.
    */
   putAction(key: string, body: AsyncIterable<Uint8Array>, options?: ActionPutOptions): Promise<ActionPutResult>;
-  /** True when the store can take writes: the temp dir is writable and the quota not reached. */
+  /**
+   * True when the store can take writes: the temp dir is writable, the quota not reached, and the volume has
+   * at least `minFreeBytes` and a free inode left.
+   */
   ready(): Promise<boolean>;
   stats(): StoreStats;
 }
@@ -160,6 +171,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   const maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
   const maxAcBytes = options.maxAcBytes ?? DEFAULT_MAX_AC_BYTES;
   const maxBytes = options.maxBytes ?? 0;
+  const minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
   const tmpDir = join(dir, "tmp");
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
@@ -484,7 +496,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       // Recreated if it vanished, as a PUT would; a file in its place (EEXIST) is not ready.
       await mkdir(tmpDir, { recursive: true });
       await access(tmpDir, constants.W_OK);
-      return true;
+      return await hasRoom(tmpDir, minFreeBytes);
     } catch {
       return false;
     }
@@ -594,6 +606,16 @@ export async function readWhole(handle: FileHandle, size: number, start = 0): Pr
     offset += bytesRead;
   }
   return body;
+}
+
+/** Whether the volume holding `path` has `minFree` bytes and an inode left for this process to use. */
+async function hasRoom(path: string, minFree: number): Promise<boolean> {
+  const fs = await statfs(path);
+  // Root may also use the blocks reserved for it (ext4 keeps 5%); anyone else only the available ones.
+  const blocks = process.getuid?.() === 0 ? fs.bfree : fs.bavail;
+  // Some file systems (btrfs) report no inode counts at all: files = 0 there means "not limited".
+  const inodes = fs.files === 0 || fs.ffree > 0;
+  return blocks * fs.bsize >= minFree && inodes;
 }
 
 class ShortWriteError extends Error {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PROJECT_ROOT, type ProgramProcess, freePort, startProgram } from "../../lib/common/program-process.ts";
 import { cacheStats, originGets, putBlob, randomBytes, sha256, startCacheProcess } from "../support/cache-fixtures.ts";
+import { startFaultOrigin } from "../support/fault-origin.ts";
 import { startServer, type ServerProcess } from "../support/server-process.ts";
 
 let origin: ServerProcess;
@@ -234,6 +235,49 @@ test("--stats-interval logs the stats once per interval, only when they changed;
   expect(records().filter((r) => r.msg === "request")).toEqual([
     expect.objectContaining({ method: "GET", path: `/cas/${key}`, status: 200, cache: "MISS" }),
   ]);
+});
+
+describe("cache.ts in front of an origin that sends bodies chunked (as Go's net/http does)", () => {
+  test("blobs of 2,500 and 25,000 bytes are cached after one load, and HEAD gives their size", async () => {
+    const chunky = startFaultOrigin();
+    standIns.push(chunky);
+    const front = await startCache(chunky.url);
+    for (const size of [2500, 25_000]) {
+      const key = chunky.serve(randomBytes(size), { framing: "chunked" });
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${front.url}/cas/${key}`);
+        expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(key);
+        expect(res.headers.get("x-cache")).toBe(i === 0 ? "MISS" : "HIT");
+      }
+      const head = await fetch(`${front.url}/cas/${key}`, { method: "HEAD" });
+      expect(head.headers.get("content-length")).toBe(String(size));
+      expect(chunky.requests.get(key)).toBe(1);
+    }
+    // Per blob: two GETs and the HEAD hit.
+    expect((await cacheStats(front.url)).CacheHits).toBe(6);
+  });
+
+  test("a chunked blob above --max-item-bytes streams, and HEAD claims no size it does not know", async () => {
+    const chunky = startFaultOrigin();
+    standIns.push(chunky);
+    const front = await startCache(chunky.url, ["--max-item-bytes", "10000"]);
+    const key = chunky.serve(randomBytes(25_000), { framing: "chunked" });
+    const res = await fetch(`${front.url}/cas/${key}`);
+    expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(key);
+    const head = await fetch(`${front.url}/cas/${key}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBeNull();
+  });
+
+  test("a chunked blob with wrong bytes is a clean 502 bad_upstream_digest, not a 200 and a reset", async () => {
+    const chunky = startFaultOrigin();
+    standIns.push(chunky);
+    const front = await startCache(chunky.url);
+    const key = chunky.serve(randomBytes(25_000), { framing: "chunked", fault: "lying" });
+    const res = await fetch(`${front.url}/cas/${key}`);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: "bad_upstream_digest" });
+  });
 });
 
 describe("cache.ts against a broken origin", () => {

@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { runAttack, windowFor } from "../../lib/client/attack.ts";
+import { runAttack } from "../../lib/client/attack.ts";
 import { CLIENT_PROGRAM, type ClientConfig } from "../../lib/client/flags.ts";
 import { loadConfig } from "../../lib/common/config.ts";
 import { silentLogger } from "../../lib/common/log.ts";
@@ -60,11 +60,4 @@ test("runAttack() reports an unwritable --output in one line and returns 1", asy
   );
   expect(code).toBe(1);
   expect(err).toMatch(/^client: cannot write the report: .*\n$/);
-});
-
-test("windowFor() keeps one-second windows up to 10 minutes, then widens to stay near 600 points", () => {
-  expect(windowFor(10_000)).toBe(1000);
-  expect(windowFor(600_000)).toBe(1000);
-  expect(windowFor(3_600_000)).toBe(6000);
-  expect(windowFor(0)).toBe(1000);
 });

@@ -1,47 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { CLIENT_PROGRAM, type ClientConfig } from "../../lib/client/flags.ts";
 import { ConfigError, loadConfig } from "../../lib/common/config.ts";
 import { PROJECT_ROOT, startProgram, type ProgramProcess } from "../../lib/common/program-process.ts";
-
-const CLIENT = resolve(PROJECT_ROOT, "client.ts");
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `bun client.ts ...args` to the end (optionally sending SIGINT after `interruptAfterMs`). */
-async function runClient(
-  args: string[],
-  options: { env?: Record<string, string>; interruptAfterMs?: number } = {},
-): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, CLIENT, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...cleanEnv(), ...options.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (options.interruptAfterMs !== undefined) setTimeout(() => proc.kill("SIGINT"), options.interruptAfterMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
-
-/** The parent's environment without the client's own variables, so a developer's shell cannot change a test. */
-function cleanEnv(): Record<string, string> {
-  const names = new Set(Object.values(CLIENT_PROGRAM.flags).flatMap((flag) => flag.env ?? []));
-  return Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !names.has(e[0])),
-  );
-}
+import { CLIENT, cleanEnv, runClient } from "../support/client-run.ts";
 
 function parse(argv: string[], env: Record<string, string> = {}): ClientConfig {
   const result = loadConfig(CLIENT_PROGRAM, argv, env);
@@ -133,6 +97,31 @@ describe("client flags", () => {
     expect(c.rate).toBe(0);
   });
 
+  test("targets, results, thresholds, the send lag limit and the upload form", () => {
+    const c = parse([
+      ...["--targets", "-", "--format", "json", "--body", "x", "--results", "r.csv", "--results-format", "csv"],
+      ...["--threshold", "p99<50ms", "--threshold=target=GET http://h/a,b:errors==0", "--max-send-lag", "2.5ms"],
+      ...["--upload", "multipart"],
+    ]);
+    expect([c.targets, c.format, c.results, c.resultsFormat, c.maxSendLag, c.upload]).toEqual([
+      ...["-", "json", "r.csv", "csv", 2.5, "multipart"],
+    ]);
+    expect(c.threshold.map((t) => t.text)).toEqual(["p99<50ms", "target=GET http://h/a,b:errors==0"]);
+    const d = parse([]);
+    expect([d.targets, d.format, d.results, d.resultsFormat, d.maxSendLag, d.upload]).toEqual([
+      "",
+      "http",
+      "",
+      "json",
+      10,
+      "raw",
+    ]);
+    expect(d.threshold).toEqual([]);
+    // one threshold per line in the env var: expressions may name URLs with commas
+    const e = parse([], { ATTACK_THRESHOLD: "p99<1s\ntarget=GET http://h/a,b:p50<1ms" });
+    expect(e.threshold.map((t) => t.text)).toEqual(["p99<1s", "target=GET http://h/a,b:p50<1ms"]);
+  });
+
   test("bad values are one ConfigError each", () => {
     const bad: [string[], string][] = [
       [["--rate", "fast"], 'invalid value "fast" for --rate'],
@@ -147,8 +136,16 @@ describe("client flags", () => {
       [["--method", "PUT"], "--method applies only with --url"],
       [["--body", "x"], "--body applies only with --url"],
       [["--workload", "bazel"], 'invalid value "bazel" for --workload: expected default or build-cache'],
-      [["--url", "http://x/", "--workload", "build-cache"], "--workload applies only without --url"],
+      [["--url", "http://x/", "--workload", "build-cache"], "--workload applies only without --url or --targets"],
       [["--bogus"], 'unknown flag "--bogus"'],
+      [["--format", "xml"], 'invalid value "xml" for --format: expected "http" or "json"'],
+      [["--results-format", "gob"], 'invalid value "gob" for --results-format: expected "json" or "csv"'],
+      [["--upload", "form"], 'invalid value "form" for --upload: expected "raw" or "multipart"'],
+      [["--threshold", "p99"], 'invalid value "p99" for --threshold: expected METRIC OP VALUE'],
+      [["--max-send-lag", "soon"], 'invalid value "soon" for --max-send-lag'],
+      [["--targets", "t.txt", "--url", "http://x/"], "--url and --targets both name what to attack"],
+      [["--targets", "t.txt", "--method", "POST"], "--method applies only with --url (the targets file gives"],
+      [["--results", "r.json", "--json", "r.json"], "--results names the same file as a report"],
       [
         ["--url", "http://x/", "--body", "@/nonexistent/body"],
         'invalid value "@/nonexistent/body" for --body: cannot read the body file /nonexistent/body',
@@ -175,10 +172,26 @@ describe("client process", () => {
       "--html",
       "--url",
       "--metrics-port",
+      "--targets",
+      "--results",
+      "--threshold",
+      "--max-send-lag",
+      "--upload",
     ]) {
       expect(run.stdout).toContain(flag);
     }
     expect(run.stdout).toContain("ATTACK_FREQ");
+    expect(run.stdout).toContain("bun client.ts report [flags] FILE...");
+    expect(run.stdout).toContain("3 the generator could not keep its schedule");
+  });
+
+  test("report --help prints the report's flags and exits 0", async () => {
+    const run = await runClient(["report", "--help"]);
+    expect(run.code).toBe(0);
+    for (const flag of ["--type", "--output", "--json", "--html", "--threshold", "--max-send-lag"]) {
+      expect(run.stdout).toContain(flag);
+    }
+    expect(run.stdout).toStartWith("client report: one report from results files");
   });
 
   test("a bad flag or value exits 2 with one line", async () => {
@@ -609,10 +622,13 @@ describe("--workload build-cache against real server and cache processes", () =>
       expect(report.cas.integrity_failures).toBe(0);
       // Steps 0-2 hit (4 requests each), 3 misses (a lookup and 4 PUTs), 4-6 hit, 7 misses, 8 hits, and 9 is
       // cut short after its lookup and first fetch: 10 lookups of which 2 find nothing, 22 fetches, 8 PUTs.
-      expect(report.cas.kinds).toEqual({
-        ac: { requests: 10, status_codes: { "200": 8, "404": 2 } },
-        cas: { requests: 22, status_codes: { "200": 22 } },
-        put: { requests: 8, status_codes: { "201": 8 } },
+      const byKind = Object.fromEntries(
+        Object.entries(report.cas.by_target as Report).map(([name, g]) => [name, [g.requests, g.status_codes]]),
+      );
+      expect(byKind).toEqual({
+        ac: [10, { "200": 8, "404": 2 }],
+        cas: [22, { "200": 22 }],
+        put: [8, { "201": 8 }],
       });
       // The new actions' results reached the origin through the cache: 5 + 2 entries, 15 + 6 blobs.
       const status = (await (await fetch(`${server.url}/status`)).json()) as Report;

@@ -1,7 +1,8 @@
 /**
- * compose.yaml: valid against the current compose-spec schema (shipped offline by dclint), the three
- * programs wired as the README describes, and Prometheus and Grafana pointed at them and at the one
- * dashboard. No container engine runs here, so this is what can be proved without one.
+ * compose.yaml: valid against the current compose-spec schema (shipped offline by dclint), loadable by
+ * Compose 1.29 too, the three programs wired as the README describes, and Prometheus and Grafana pointed
+ * at them and at the one dashboard: what can be proved without an engine (test/deploy/containers/ runs
+ * the file for real).
  */
 import { describe, expect, test } from "bun:test";
 import { Ajv } from "ajv";
@@ -45,6 +46,21 @@ describe("compose.yaml", () => {
     expect(validate({ services: { server: { ...services.server, comand: ["bun"] } } })).toBe(false);
   });
 
+  test("has no top-level name: (Compose 1.29 rejects the whole file for it)", () => {
+    // 1.29's schema allows only version, services, networks, volumes, secrets, configs and x- keys.
+    const v1Keys = ["version", "services", "networks", "volumes", "secrets", "configs"];
+    for (const key of Object.keys(compose)) expect(v1Keys.includes(key) || key.startsWith("x-"), key).toBe(true);
+  });
+
+  test("every published host port can be moved by a variable, and defaults to the documented one", () => {
+    const published = Object.entries(services).flatMap(([name, s]) =>
+      ((s.ports ?? []) as string[]).map((p) => [name, p] as const),
+    );
+    expect(published.length).toBe(4);
+    for (const [name, port] of published)
+      expect(`${name}: ${port}`).toMatch(/: \$\{CAS_[A-Z_]+_HOST_PORTS?:-[\d-]+\}:\d+$/);
+  });
+
   test("the three programs run from the one image the Dockerfile builds", () => {
     for (const name of PROGRAMS) {
       const s = services[name]!;
@@ -61,7 +77,7 @@ describe("compose.yaml", () => {
     const mount = (s.volumes as string[]).find((v) => v.endsWith(`:${env("server").CAS_DATA_DIR}`));
     expect(mount).toBeDefined();
     expect(Object.keys(compose.volumes)).toContain(mount!.split(":")[0]!);
-    expect(s.ports).toContain(`${env("server").CAS_SERVER_PORT}:${env("server").CAS_SERVER_PORT}`);
+    expect(s.ports.map(interpolate)).toContain(`${env("server").CAS_SERVER_PORT}:${env("server").CAS_SERVER_PORT}`);
   });
 
   test("three cache replicas find each other through the service name and load from the server", () => {
@@ -72,7 +88,7 @@ describe("compose.yaml", () => {
     expect(env("cache").CAS_ORIGIN).toBe(`http://server:${env("server").CAS_SERVER_PORT}`);
     expect(env("cache").HEALTHCHECK_URL).toBe(`http://127.0.0.1:${env("cache").LISTEN_PORT}/healthz`);
     // A host port per replica.
-    expect(s.ports).toEqual([`18001-18003:${env("cache").LISTEN_PORT}`]);
+    expect(s.ports.map(interpolate)).toEqual([`18001-18003:${env("cache").LISTEN_PORT}`]);
     expect(s.depends_on.server.condition).toBe("service_healthy");
   });
 

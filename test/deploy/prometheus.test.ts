@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PROJECT_ROOT, freePort } from "../../lib/common/program-process.ts";
 import { startLocalStack, type LocalStack } from "../support/local-stack.ts";
+import { requireTool } from "../support/requires.ts";
 import { runCommand } from "../support/run-command.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { dashboardQueries, loadDashboard, withFixedInterval } from "../support/promql.ts";
 
 const PROJECT_CONFIG = resolve(PROJECT_ROOT, "monitoring/prometheus/prometheus.yml");
@@ -38,22 +40,11 @@ function localScrapeConfig(project: Obj, targets: Record<(typeof CAS_JOBS)[numbe
   };
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await Bun.sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
+// Debian's package prometheus brings both the server and promtool.
+const hasPrometheus = requireTool("prometheus", "apt-get install prometheus");
+const hasPromtool = requireTool("promtool", "apt-get install prometheus");
 
-describe("Prometheus with the project's scrape config", () => {
+describe.skipIf(!hasPrometheus || !hasPromtool)("Prometheus with the project's scrape config", () => {
   let stack: LocalStack;
   let prometheus: Subprocess<"ignore", "ignore", "pipe"> | undefined;
   let dir: string;

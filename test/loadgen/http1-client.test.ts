@@ -3,7 +3,8 @@ import type { Server, Socket, TCPSocketListener } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Http1Client, prepareRequest, type Http1Response } from "../../lib/loadgen/http1-client.ts";
+import { Http1Client, type Http1Response } from "../../lib/loadgen/http1-client.ts";
+import { prepareRequest } from "../../lib/loadgen/http1-request.ts";
 
 const cleanups: (() => void)[] = [];
 afterAll(() => cleanups.forEach((f) => f()));
@@ -57,38 +58,6 @@ function rawServer(onRequest: (socket: Socket<{ n: number }>, n: number, text: s
 }
 
 const decode = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
-
-describe("prepareRequest()", () => {
-  test("writes the request line, Host and Content-Length", () => {
-    const r = prepareRequest("post", "http://example.test:8080/a/b?c=1", {
-      headers: { "X-One": "1" },
-      body: new TextEncoder().encode("hi"),
-    });
-    expect(decode(r.bytes)).toBe(
-      "POST /a/b?c=1 HTTP/1.1\r\nX-One: 1\r\nHost: example.test:8080\r\nContent-Length: 2\r\n\r\nhi",
-    );
-    expect([r.origin, r.hostname, r.port, r.tls, r.head, r.idempotent]).toEqual([
-      "http://example.test:8080",
-      "example.test",
-      8080,
-      false,
-      false,
-      false,
-    ]);
-  });
-
-  test("keeps a given Host, adds Connection: close without keep-alive, defaults ports", () => {
-    const r = prepareRequest("GET", "https://[::1]/x", { headers: { host: "other" }, keepAlive: false });
-    expect(decode(r.bytes)).toBe("GET /x HTTP/1.1\r\nhost: other\r\nConnection: close\r\n\r\n");
-    expect([r.hostname, r.port, r.tls, r.idempotent]).toEqual(["::1", 443, true, true]);
-    expect(prepareRequest("HEAD", "http://h/").head).toBe(true);
-  });
-
-  test("rejects what it cannot send", () => {
-    expect(() => prepareRequest("GET", "not a url")).toThrow('Cannot parse URL "not a url"');
-    expect(() => prepareRequest("GET", "ftp://h/x")).toThrow('Cannot send to "ftp://h/x": only http and https');
-  });
-});
 
 describe("Http1Client.request()", () => {
   test("reads a Content-Length body and reuses one connection for sequential requests", async () => {

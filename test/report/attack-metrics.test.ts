@@ -1,11 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import { AttackMetrics, errorText } from "../../lib/report/attack-metrics.ts";
 import type { ShotResult } from "../../lib/loadgen.ts";
+import { epochNsFromMs } from "../../lib/report/epoch-ns.ts";
 import { shot, T0 } from "../fixtures/shots.ts";
 
 /** A result due at T0 + seq × 10 ms (100 req/s) with 100 bytes in and 10 out. */
 function shotAt(seq: number, fields: Partial<ShotResult> = {}): ShotResult {
   return shot({ seq, bytesIn: 100, bytesOut: 10, ...fields });
+}
+
+/** Whole epoch ns of whole epoch ms. */
+function ns(ms: number): bigint {
+  return BigInt(ms) * 1_000_000n;
 }
 
 /** Nearest rank, the histogram's definition: the ceil(q·n)-th smallest value. */
@@ -25,17 +31,13 @@ describe("AttackMetrics", () => {
     const m = new AttackMetrics();
     const latencies: number[] = [];
     let total = 0;
-    let end = 0;
-    let endWaitNs = 0; // exact: the last response's offset from the last due time
+    let endWaitNs = -Infinity; // exact: the last response's offset from the last due time
     for (let i = 0; i < 10_000; i++) {
       // Log-normal-ish latencies from 50 µs up to seconds: a heavy tail.
       const latencyNs = Math.round(50_000 * Math.exp(rand() * 10));
       latencies.push(latencyNs);
       total += latencyNs;
-      if (T0 + i * 10 + latencyNs / 1e6 > end) {
-        end = T0 + i * 10 + latencyNs / 1e6;
-        endWaitNs = (i - 9999) * 10 * 1e6 + latencyNs;
-      }
+      endWaitNs = Math.max(endWaitNs, (i - 9999) * 10 * 1e6 + latencyNs);
       const status = i % 100 === 99 ? 503 : i % 250 === 0 ? 0 : 200;
       m.add(shotAt(i, { latencyNs, status, ...(status === 0 && { error: "connection refused" }) }));
     }
@@ -61,10 +63,10 @@ describe("AttackMetrics", () => {
     expect(s.errors).toEqual(["connection refused", "503 Service Unavailable"]);
     expect(s.bytesIn).toEqual({ total: 1_000_000, mean: 100 });
     expect(s.bytesOut).toEqual({ total: 100_000, mean: 10 });
-    expect(s.earliest).toBe(T0);
-    expect(s.latest).toBe(T0 + 9999 * 10);
+    expect(s.earliest).toBe(ns(T0));
+    expect(s.latest).toBe(ns(T0 + 9999 * 10));
     expect(s.duration).toBe(99_990_000_000);
-    expect(s.end).toBe(end);
+    expect(s.end).toBe(ns(T0 + 9999 * 10) + BigInt(endWaitNs));
     expect(s.wait).toBe(endWaitNs);
   });
 
@@ -74,9 +76,9 @@ describe("AttackMetrics", () => {
     m.add(shotAt(1, { latencyNs: 500e6 })); // due T0 + 10 ms, ends at T0 + 510 ms
     m.add(shotAt(2, { latencyNs: 2e6, status: 404 })); // due T0 + 20 ms, ends at T0 + 22 ms
     const s = m.close();
-    expect(s.earliest).toBe(T0);
-    expect(s.latest).toBe(T0 + 20);
-    expect(s.end).toBe(T0 + 510);
+    expect(s.earliest).toBe(ns(T0));
+    expect(s.latest).toBe(ns(T0 + 20));
+    expect(s.end).toBe(ns(T0 + 510));
     expect(s.duration).toBe(20e6);
     expect(s.wait).toBe(490e6);
     expect(s.rate).toBe(3 / 0.02);
@@ -149,7 +151,7 @@ describe("AttackMetrics", () => {
   });
 
   test("the time series has one point per window with its requests, failures and latencies", () => {
-    const m = new AttackMetrics({ windowMs: 1000, startMs: T0 });
+    const m = new AttackMetrics({ windowMs: 1000 });
     for (let i = 0; i < 300; i++) {
       // seconds 0 and 2 are fast; second 1 is slow and half failing
       const slow = i >= 100 && i < 200;
@@ -178,4 +180,79 @@ test("errorText() keeps the result's error, else names a failing status like Go'
   expect(errorText({ status: 404 })).toBe("404 Not Found");
   expect(errorText({ status: 502 })).toBe("502 Bad Gateway");
   expect(errorText({ status: 599 })).toBe("599");
+});
+
+describe("AttackMetrics: what the run achieved", () => {
+  test("integrity failures, errors and waits for a slot are counted apart", () => {
+    const m = new AttackMetrics();
+    m.add(shotAt(0));
+    m.add(shotAt(1, { error: "body does not match its key" })); // a 200 whose body is wrong
+    m.add(shotAt(2, { status: 404 }));
+    m.add(shotAt(3, { status: 0, error: "timeout", slotWaitNs: 5e6, queueNs: 5e6, sendLagNs: 5e6 }));
+    const s = m.close();
+    expect([s.integrityFailures, s.errorCount, s.slotWaits, s.successes]).toEqual([1, 3, 1, 2]);
+    expect(s.success).toBe(0.5); // vegeta's success counts only the status
+  });
+
+  test("the target rate comes from the due times and the achieved rate from the sends", () => {
+    const onTime = new AttackMetrics();
+    for (let i = 0; i < 100; i++) onTime.add(shotAt(i, { sendLagNs: 50_000 }));
+    const kept = onTime.close();
+    expect(kept.targetRate).toBeCloseTo(100, 9);
+    expect(kept.achievedRate).toBeGreaterThan(99.9);
+    expect(kept.achievedRate).toBeLessThanOrEqual(100);
+    // requests that went out ever later: the last one half a second behind
+    const behind = new AttackMetrics();
+    for (let i = 0; i < 100; i++) behind.add(shotAt(i, { sendLagNs: i * 5e6 }));
+    const late = behind.close();
+    expect(late.targetRate).toBeCloseTo(100, 9);
+    expect(late.achievedRate).toBeCloseTo(100 / 1.495, 6);
+    const unpaced = new AttackMetrics({ unpaced: true });
+    for (let i = 0; i < 100; i++) unpaced.add(shotAt(i));
+    expect(unpaced.close().targetRate).toBeNull();
+    expect(unpaced.close().achievedRate).toBeCloseTo(99 / 0.99, 9);
+  });
+
+  test("due times, latencies and lags are taken in whole ns, as results files carry them", () => {
+    const a = new AttackMetrics();
+    const b = new AttackMetrics();
+    a.add(shotAt(0, { due: T0 + 0.1234564, latencyNs: 1000.4, sendLagNs: 10.6 }));
+    b.add(shotAt(0, { due: T0 + 0.1234564, latencyNs: 1000, sendLagNs: 11 }));
+    expect(a.close().latencies).toEqual(b.close().latencies);
+    // a double of epoch ms resolves about 0.24 µs: the nearest whole ns to it
+    const off = Number(a.close().earliest! - BigInt(T0) * 1_000_000n) - 123_456.4;
+    expect(Math.abs(off)).toBeLessThan(122);
+    expect(a.close().earliest).toBe(epochNsFromMs(T0 + 0.1234564));
+    expect(a.close().lastSent).toBe(b.close().lastSent!);
+  });
+});
+
+describe("AttackMetrics: per-target figures", () => {
+  test("groups by target name, else METHOD URL, and by X-Cache verdict", () => {
+    const m = new AttackMetrics();
+    m.add(shotAt(0, { target: { name: "http://a", method: "GET", url: "http://a/cas/x" }, cache: "HIT" }));
+    m.add(
+      shotAt(1, { target: { name: "http://b", method: "GET", url: "http://b/cas/x" }, cache: "MISS", latencyNs: 9e6 }),
+    );
+    m.add(
+      shotAt(2, { target: { name: "http://a", method: "GET", url: "http://a/cas/y" }, status: 503, cache: "MISS" }),
+    );
+    m.add(shotAt(3, { target: { method: "POST", url: "http://c/p" }, bytesOut: 7 }));
+    const s = m.close();
+    expect(s.byTarget.map((g) => [g.name, g.requests, g.successes, g.errorCount])).toEqual([
+      ["http://a", 2, 1, 1],
+      ["http://b", 1, 1, 0],
+      ["POST http://c/p", 1, 1, 0],
+    ]);
+    const a = s.byTarget[0]!;
+    expect(a.statusCodes).toEqual({ "200": 1, "503": 1 });
+    expect(a.errors).toEqual([{ error: "503 Service Unavailable", count: 1 }]);
+    expect(a.bytesIn).toEqual({ total: 200, mean: 100 });
+    expect(s.byTarget[2]!.bytesOut).toEqual({ total: 7, mean: 7 });
+    expect(s.byXCache.map((g) => [g.name, g.requests])).toEqual([
+      ["hit", 1],
+      ["miss", 2],
+    ]);
+    expect(s.byXCache[1]!.latencies.max).toBe(9e6);
+  });
 });

@@ -1,17 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HdrHistogram, nearestRank } from "../../lib/report/hdr-histogram.ts";
-
-/** Seeded PRNG (mulberry32) so every run checks the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../support/prng.ts";
 
 function normal(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -56,7 +45,7 @@ const DATASETS: Record<string, (rand: () => number) => number> = {
 describe("HdrHistogram.quantile()", () => {
   for (const [name, draw] of Object.entries(DATASETS)) {
     test(`is within 0.1% of the exact sorted value on ${name} data`, () => {
-      const rand = random(42);
+      const rand = prng(42);
       const values = new Float64Array(N);
       const histogram = new HdrHistogram();
       for (let i = 0; i < N; i++) {
@@ -69,7 +58,7 @@ describe("HdrHistogram.quantile()", () => {
   }
 
   test("is within 1% with 2 significant digits", () => {
-    const rand = random(7);
+    const rand = prng(7);
     const values = new Float64Array(50_000);
     const histogram = new HdrHistogram({ significantDigits: 2 });
     for (let i = 0; i < values.length; i++) histogram.record((values[i] = 1e6 * Math.exp(normal(rand))));
@@ -142,8 +131,14 @@ describe("HdrHistogram bounds", () => {
     expect(Math.abs(histogram.quantile(0.5) - 3_599e9) / 3_599e9).toBeLessThanOrEqual(0.001);
   });
 
-  test("uses constant memory: 2 + 32 octaves x 1024 buckets by default", () => {
-    expect(new HdrHistogram().bucketCount).toBe(2 + 32 * 1024);
+  test("has 2 + 32 octaves x 1024 buckets by default, and allocates only the octaves in use", () => {
+    const histogram = new HdrHistogram();
+    expect(histogram.bucketCount).toBe(2 + 32 * 1024);
+    expect(histogram.allocatedBytes).toBe(0);
+    // 1 ms to 8 ms spans three octaves: three or four chunks of 1024 counts, not all 33
+    for (let v = 1e6; v < 8e6; v += 1000) histogram.record(v);
+    expect(histogram.allocatedBytes).toBeLessThanOrEqual(4 * 1024 * 8);
+    expect(histogram.allocatedBytes).toBeGreaterThanOrEqual(3 * 1024 * 8);
   });
 
   test("rejects bad options and values", () => {
@@ -160,7 +155,7 @@ describe("HdrHistogram bounds", () => {
 
 describe("HdrHistogram.merge()", () => {
   test("equals recording every value in one histogram", () => {
-    const rand = random(3);
+    const rand = prng(3);
     const all = new HdrHistogram();
     const parts = [new HdrHistogram(), new HdrHistogram(), new HdrHistogram()];
     for (let i = 0; i < 30_000; i++) {
@@ -196,7 +191,7 @@ describe("HdrHistogram.merge()", () => {
 
 describe("HdrHistogram.countBelow()", () => {
   test("is exact at round millisecond bounds and within one bucket elsewhere", () => {
-    const rand = random(11);
+    const rand = prng(11);
     const values = new Float64Array(100_000);
     const histogram = new HdrHistogram();
     for (let i = 0; i < values.length; i++) histogram.record((values[i] = Math.round(1e6 * Math.exp(normal(rand)))));
@@ -221,5 +216,53 @@ describe("HdrHistogram.reset()", () => {
     ]);
     histogram.record(7e6);
     expect(histogram.quantile(0.5)).toBe(7e6);
+  });
+});
+
+describe("HdrHistogram.toData() and fromData()", () => {
+  test("round-trip through JSON to the same quantiles, counts and bounds", () => {
+    const rand = prng(5);
+    const histogram = new HdrHistogram();
+    for (let i = 0; i < 20_000; i++) histogram.record(Math.round(1e5 * Math.exp(2 * normal(rand))));
+    histogram.record(0);
+    histogram.record(7_200e9); // past highest: the overflow bucket
+    const copy = HdrHistogram.fromData(JSON.parse(JSON.stringify(histogram.toData())));
+    expect([copy.count, copy.min, copy.max, copy.sum]).toEqual([histogram.count, 0, 7_200e9, histogram.sum]);
+    for (const q of QUANTILES) expect(copy.quantile(q)).toBe(histogram.quantile(q));
+    for (const v of [1e3, 1e5, 1e6, 5e6, 1e9]) expect(copy.countBelow(v)).toBe(histogram.countBelow(v));
+    expect(copy.toData()).toEqual(histogram.toData());
+  });
+
+  test("lists only the non-empty buckets, and an empty histogram as none", () => {
+    const histogram = new HdrHistogram({ significantDigits: 2 });
+    histogram.record(5e6, 3);
+    histogram.record(9e6);
+    const data = histogram.toData();
+    expect(data).toMatchObject({ lowest: 1_000, highest: 3_600e9, digits: 2, count: 4, min: 5e6, max: 9e6 });
+    expect(data.buckets.length).toBe(4);
+    expect(data.buckets[1]).toBe(3);
+    expect(new HdrHistogram().toData()).toEqual({
+      ...{ lowest: 1_000, highest: 3_600e9, digits: 3 },
+      ...{ count: 0, sum: 0, min: 0, max: 0, buckets: [] },
+    });
+    const empty = HdrHistogram.fromData(new HdrHistogram().toData());
+    expect([empty.count, empty.min, empty.max, empty.quantile(0.5)]).toEqual([0, 0, 0, 0]);
+  });
+
+  test("fromData() rejects data that is not a histogram or does not add up", () => {
+    const good = (() => {
+      const h = new HdrHistogram();
+      h.record(1e6, 2);
+      return h.toData();
+    })();
+    expect(() => HdrHistogram.fromData({ ...good, count: "2" })).toThrow(TypeError);
+    expect(() => HdrHistogram.fromData(null)).toThrow(TypeError);
+    expect(() => HdrHistogram.fromData({ ...good, count: 3 })).toThrow(
+      "Cannot read a histogram: buckets hold 2 values, count says 3",
+    );
+    expect(() => HdrHistogram.fromData({ ...good, buckets: [5] })).toThrow("buckets must be index, count pairs");
+    expect(() => HdrHistogram.fromData({ ...good, buckets: [1e9, 2] })).toThrow("bucket index 1000000000");
+    expect(() => HdrHistogram.fromData({ ...good, buckets: [good.buckets[0], 0] })).toThrow("has count 0");
+    expect(() => HdrHistogram.fromData({ ...good, digits: 9 })).toThrow(RangeError);
   });
 });

@@ -32,7 +32,6 @@ function summary(buckets?: number[]) {
 }
 
 const extras: CasExtras = {
-  integrityFailures: 0,
   hitRatio: 0.75,
   cacheStats: { before: { "http://c": { Gets: 1 } }, after: { "http://c": { Gets: 5 } } },
 };
@@ -100,6 +99,16 @@ test("renderJson() puts our extras under cas", () => {
     "send_lag",
     "queue_wait",
     "cache_stats",
+    "target_rate",
+    "achieved_rate",
+    "slot_waits",
+    "error_count",
+    "successes",
+    "last_sent",
+    "by_target",
+    "by_x_cache",
+    "histograms",
+    "series",
   ]);
   expect(r.cas.latency_from).toBe("due");
   expect(r.cas.hit_ratio).toBe(0.75); // from the extras: the caches' /stats

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestHex, parseKey, type BlobKey } from "../../lib/common/key.ts";
 import { AC_HEADER_BYTES, StoreError, fileStream, openStore } from "../../lib/server/store.ts";
+import { requireMount } from "../support/requires.ts";
 import { filesUnder } from "../support/server-process.ts";
+import { mountTmpfs } from "../support/tmpfs.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -193,6 +195,25 @@ describe("BlobStore.put()", () => {
     expect(store.stats().bytes).toBe(10);
     expect(await store.ready()).toBe(false);
     expect(filesUnder(dir).length).toBe(2);
+  });
+
+  test.skipIf(!requireMount())("ready() is false on a full disk and true again once space returns", async () => {
+    const disk = mountTmpfs(2 * 2 ** 20);
+    try {
+      const store = await openStore(join(disk.dir, "data"));
+      expect(await store.ready()).toBe(true);
+      const ballast = disk.fill();
+      const blob = crypto.getRandomValues(new Uint8Array(20_000));
+      await expect(store.put(sha256Key(blob), chunks(blob, 4096))).rejects.toMatchObject({
+        code: "insufficient_storage",
+      });
+      expect(await store.ready()).toBe(false);
+      rmSync(ballast);
+      expect(await store.ready()).toBe(true);
+      expect((await store.put(sha256Key(blob), chunks(blob, 4096))).created).toBe(true);
+    } finally {
+      disk.dispose();
+    }
   });
 
   test("put() of one key from 20 callers at once creates it exactly once", async () => {

@@ -55,10 +55,8 @@ function discovery(path: string): unknown {
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion: gv, resources };
 }
 
-/** Runs `kubectl <args> --dry-run=client` against the stand-in; resolves with its exit code and output. */
-export async function kubectlDryRun(
-  args: readonly string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Serves the stand-in on a loopback port while `use` runs, and stops it after. */
+export async function withKubeApiStandIn<T>(use: (url: string) => Promise<T>): Promise<T> {
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
@@ -71,18 +69,27 @@ export async function kubectlDryRun(
   });
   try {
     // The server must keep answering while kubectl runs, so the child is awaited, never spawned synchronously.
-    return await runCommand([
+    return await use(server.url.href);
+  } finally {
+    await server.stop(true);
+  }
+}
+
+/** Runs `kubectl <args> --dry-run=client` against the stand-in; resolves with its exit code and output. */
+export async function kubectlDryRun(
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return await withKubeApiStandIn((url) =>
+    runCommand([
       "kubectl",
       "--kubeconfig=/dev/null",
-      `--server=${server.url.href}`,
+      `--server=${url}`,
       "--request-timeout=10s",
       ...args,
       "--dry-run=client",
       "--validate=false",
       "-o",
       "name",
-    ]);
-  } finally {
-    await server.stop(true);
-  }
+    ]),
+  );
 }
