@@ -51,6 +51,11 @@ export async function forwardToOrigin(req: Request, url: string, options: Forwar
     const value = req.headers.get(name);
     if (value !== null) headers[name] = value;
   }
+  // Repeated Content-Length headers reach us joined ("4, 4"), which fetch refuses to send: the body then
+  // goes chunked, and the origin counts it as it does any upload of unknown length.
+  if (headers["content-length"] !== undefined && !/^\d+$/.test(headers["content-length"])) {
+    delete headers["content-length"];
+  }
   const sendsBody = req.method !== "GET" && req.method !== "HEAD" && req.body !== null;
   // The clock runs only while the origin owes us something: waiting on a slow client is Bun's idleTimeout's job.
   const body = sendsBody

@@ -72,6 +72,19 @@ describe("forwardToOrigin()", () => {
     ]);
   });
 
+  test("a Content-Length that is not one number (repeated headers, joined) is dropped and the body sent chunked", async () => {
+    const url = standIn(async (req) =>
+      Response.json({ length: req.headers.get("content-length"), body: await req.text() }),
+    );
+    const req = new Request("http://cache.test/cas/x", {
+      method: "PUT",
+      body: "abcd",
+      headers: { "content-length": "4, 4" },
+    });
+    const res = await forwardToOrigin(req, `${url}/cas/x`, { timeoutMs: 5000 });
+    expect([res.status, await res.json()]).toEqual([200, { length: null, body: "abcd" }]);
+  });
+
   test("an origin that never answers is 504 upstream_timeout", async () => {
     const url = standIn(never);
     const res = await forwardToOrigin(new Request("http://cache.test/ac/k"), `${url}/ac/k`, { timeoutMs: TIMEOUT_MS });
