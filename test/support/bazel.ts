@@ -3,14 +3,15 @@
  * one-shot (`--batch`, no server left behind) builds and cleans with an HTTP remote cache, and the action
  * counts from Bazel's own summary line. Every run has its own output root and ignores ~/.bazelrc.
  */
-import { existsSync } from "node:fs";
 import { runCommand } from "./run-command.ts";
 
-export const BAZEL = "/usr/bin/bazel";
+// Found on PATH as a shell finds it (a file that is not executable does not count).
+const found = Bun.which("bazel");
+export const BAZEL = found ?? "bazel";
 
-/** True when Debian's Bazel is installed. */
+/** True when Bazel (Debian's bazel-bootstrap) is installed. */
 export function hasBazel(): boolean {
-  return existsSync(BAZEL);
+  return found !== null;
 }
 
 export interface BazelOptions {

@@ -3,18 +3,21 @@
  * unit through ccache with a remote storage URL, link, clear the local cache, read ccache's own statistics.
  * Each run has its own cache directory and ignores any user or system ccache configuration.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { CProject } from "../fixtures/c-project.ts";
 import { runCommand } from "./run-command.ts";
 
-/** Where the tools are; Debian's packages ccache and gcc. */
-export const CCACHE = "/usr/bin/ccache";
-export const GCC = "/usr/bin/gcc";
+// Found on PATH as a shell finds them, so a file that is not executable does not count (.ci/fresh-machine
+// hides tools that way). Debian's packages ccache and gcc.
+const found = { ccache: Bun.which("ccache"), gcc: Bun.which("gcc") };
+export const CCACHE = found.ccache ?? "ccache";
+export const GCC = found.gcc ?? "gcc";
 
-/** The tools the build-cache tests need that this machine lacks (empty when both are there). */
+/** The tools the build-cache tests need that this machine lacks, by name (empty when both are there). */
 export function missingBuildTools(): string[] {
-  return [CCACHE, GCC].filter((path) => !existsSync(path));
+  return Object.entries(found)
+    .filter(([, path]) => path === null)
+    .map(([name]) => name);
 }
 
 export interface CcacheOptions {
