@@ -20,9 +20,14 @@ export interface Nginx {
 /**
  * Starts nginx (1 worker, sendfile, open_file_cache, keep-alive without limit) serving `fileBytes` bytes, and,
  * with `dav` (a directory), a WebDAV location `/dav/` storing PUTs there (ccache's documented HTTP backend setup,
- * also the PUT anchor): no size limit, request bodies buffered in a temp file in that same directory.
+ * also the PUT anchor): no size limit, request bodies buffered in a temp file in that same directory. `core`
+ * undefined leaves it on any core.
  */
-export async function startNginx(options: { core: number; fileBytes?: number; dav?: string }): Promise<Nginx> {
+export async function startNginx(options: {
+  core: number | undefined;
+  fileBytes?: number;
+  dav?: string;
+}): Promise<Nginx> {
   const prefix = mkdtempSync(join(tmpdir(), "cas-bench-nginx-"));
   const port = freePort();
   if (options.dav !== undefined) {
@@ -70,10 +75,9 @@ http {
 }
 `,
   );
-  const proc = Bun.spawn(
-    ["taskset", "-c", String(options.core), "/usr/sbin/nginx", "-p", prefix, "-c", join(prefix, "nginx.conf")],
-    { stdout: "ignore", stderr: "inherit" },
-  );
+  const nginx = ["/usr/sbin/nginx", "-p", prefix, "-c", join(prefix, "nginx.conf")];
+  const pinned = options.core === undefined ? nginx : ["taskset", "-c", String(options.core), ...nginx];
+  const proc = Bun.spawn(pinned, { stdout: "ignore", stderr: "inherit" });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
