@@ -1,7 +1,7 @@
 /**
  * forwardToOrigin() against stand-in origins on ephemeral ports that misbehave on purpose: silent, stalling
  * mid-body, not reading an upload, failing; and what it passes on and holds back. The real origin behind a
- * real cache is in handler.test.ts and test/build-cache.test.ts.
+ * real cache is in handler.test.ts and test/clients/build-cache.test.ts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";

@@ -1,7 +1,7 @@
 /**
  * The origin's /ac/ routes, /status, the empty blob, instance prefixes and the per-kind metrics, through the
  * request handler called directly over a real store in a temp dir (no socket); the ccache and Bazel runs over
- * real processes are in build-cache.test.ts.
+ * real processes are in test/clients/build-cache.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";

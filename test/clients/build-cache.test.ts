@@ -8,11 +8,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { digestHex } from "../lib/common/key.ts";
-import type { StoreStatus } from "../lib/server/store-status.ts";
-import { writeCProject, type CProject } from "./fixtures/c-project.ts";
-import { writeBazelWorkspace, type BazelWorkspace } from "./fixtures/bazel-workspace.ts";
-import { bazelBuild, bazelClean, hasBazel, type BazelOptions } from "./support/bazel.ts";
+import { digestHex } from "../../lib/common/key.ts";
+import type { StoreStatus } from "../../lib/server/store-status.ts";
+import { writeCProject, type CProject } from "../fixtures/c-project.ts";
+import { writeBazelWorkspace, type BazelWorkspace } from "../fixtures/bazel-workspace.ts";
+import { bazelBuild, bazelClean, hasBazel, type BazelOptions } from "../support/bazel.ts";
 import {
   buildProject,
   ccacheStats,
@@ -20,10 +20,10 @@ import {
   missingBuildTools,
   objectPath,
   type CcacheOptions,
-} from "./support/ccache.ts";
-import { runCommand } from "./support/run-command.ts";
-import { startCacheProcess } from "./support/cache-fixtures.ts";
-import { startServer, type ServerProcess } from "./support/server-process.ts";
+} from "../support/ccache.ts";
+import { runCommand } from "../support/run-command.ts";
+import { startCacheProcess } from "../support/cache-fixtures.ts";
+import { startServer, type ServerProcess } from "../support/server-process.ts";
 
 const onCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
 const TOKEN = "build-cache-token";
