@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     port: config.port,
     logger,
     fetch: cas.fetch,
+    routes: cas.routes,
     maxRequestBodySize: cas.maxRequestBodySize,
     // fsync of a large blob can keep a connection silent for seconds; 10 s (the default) could cut it off.
     idleTimeout: 120,

@@ -5,6 +5,7 @@
  * is immutable, so a cached blob is never stale) and answered synchronously; action-cache entries are mutable
  * and always read from disk.
  */
+import type { Serve } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { Counter, Gauge } from "prom-client";
@@ -63,6 +64,11 @@ export interface CasServerOptions {
 
 export interface CasServer {
   fetch(req: Request): Response | Promise<Response>;
+  /**
+   * Bun's native routes for blob reads, the hot path: `GET`/`HEAD /cas/<key>` without building a URL string
+   * or looking a route up per request. Everything else (other methods too) goes to `fetch`.
+   */
+  routes: Serve.Routes<undefined, typeof ROUTE_BLOB>;
   metrics: HttpMetrics;
   /** For Bun.serve: the largest blob plus a multipart envelope; the handler refuses bigger blobs with its own 413. */
   maxRequestBodySize: number;
@@ -73,6 +79,7 @@ const ROUTE_BLOB = "/cas/:hash";
 const ROUTE_AC = "/ac/:hash";
 const ROUTE_POST = "/cas";
 const ROUTE_UNMATCHED = "unmatched";
+const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const BLOB_METHODS = ["GET", "HEAD", "PUT"] as const;
 // Methods outside this set are counted as "OTHER" so clients cannot grow the metric's label set.
 const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]);
@@ -122,14 +129,47 @@ export function createCasServer(options: CasServerOptions): CasServer {
     } catch (err) {
       result = failed(req, route, err);
     }
-    if (result instanceof Response) return finish(req, route, path, started, result);
+    if (result instanceof Response) return finish(req, route, started, result);
     return result.then(
-      (res) => finish(req, route, path, started, res),
-      (err: unknown) => finish(req, route, path, started, failed(req, route, err)),
+      (res) => finish(req, route, started, res),
+      (err: unknown) => finish(req, route, started, failed(req, route, err)),
     );
   }
 
-  function finish(req: Request, route: string, path: string, started: number, res: Response): Response {
+  /** A blob read reached through the native route: the read cache first, with the key as the router cut it. */
+  function blobRoute(req: Request, raw: string, head: boolean): Response | Promise<Response> {
+    const started = performance.now();
+    let result: Response | Promise<Response>;
+    try {
+      const cached = LOWER_HEX_KEY.test(raw) ? cache?.get(raw) : undefined;
+      if (cached !== undefined) {
+        reads.cas.hit++;
+        result = answer(req, cached, head, undefined);
+      } else {
+        const key = parseKey(raw);
+        result =
+          key === undefined
+            ? errorResponse(400, "invalid_key", "a key is 40 (SHA-1) or 64 (SHA-256) hex digits")
+            : read(req, key, head);
+      }
+    } catch (err) {
+      result = failed(req, ROUTE_BLOB, err);
+    }
+    return result instanceof Response ? finish(req, ROUTE_BLOB, started, result) : later(req, started, result);
+  }
+
+  /**
+   * Finishes a blob read that went to disk. Its own function so that blobRoute holds no closure: a function that
+   * creates one allocates its scope on every call, hits included.
+   */
+  function later(req: Request, started: number, result: Promise<Response>): Promise<Response> {
+    return result.then(
+      (res) => finish(req, ROUTE_BLOB, started, res),
+      (err: unknown) => finish(req, ROUTE_BLOB, started, failed(req, ROUTE_BLOB, err)),
+    );
+  }
+
+  function finish(req: Request, route: string, started: number, res: Response): Response {
     const ms = performance.now() - started;
     metricsFor(req.method, route).observe(res.status, ms / 1000);
     if (accessLog) logRequest(logger, { req, status: res.status, ms });
@@ -336,7 +376,13 @@ export function createCasServer(options: CasServerOptions): CasServer {
   }
 
   const largestBody = Math.max(store.maxBlobBytes, store.maxAcBytes);
-  return { fetch, metrics, maxRequestBodySize: largestBody + MULTIPART_OVERHEAD_BYTES };
+  const routes = {
+    [ROUTE_BLOB]: {
+      GET: (req: Bun.BunRequest<typeof ROUTE_BLOB>) => blobRoute(req, req.params.hash, false),
+      HEAD: (req: Bun.BunRequest<typeof ROUTE_BLOB>) => blobRoute(req, req.params.hash, true),
+    },
+  };
+  return { fetch, routes, metrics, maxRequestBodySize: largestBody + MULTIPART_OVERHEAD_BYTES };
 }
 
 /** A blob's view: its key is its ETag, and it never changes, so caches may keep it for good. */
