@@ -232,13 +232,8 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   }
 
   async function openBlob(key: BlobKey): Promise<OpenBlob | undefined> {
-    let handle: FileHandle;
-    try {
-      handle = await open(pathOf(key), "r");
-    } catch (err) {
-      if (isCode(err, "ENOENT")) return undefined;
-      throw err;
-    }
+    const handle = await openIfPresent(pathOf(key));
+    if (handle === undefined) return undefined;
     try {
       return { handle, size: (await handle.stat()).size };
     } catch (err) {
@@ -389,13 +384,8 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   }
 
   async function openAction(key: string): Promise<OpenEntry | undefined> {
-    let handle: FileHandle;
-    try {
-      handle = await open(acPathOf(key), "r");
-    } catch (err) {
-      if (isCode(err, "ENOENT")) return undefined;
-      throw err;
-    }
+    const handle = await openIfPresent(acPathOf(key));
+    if (handle === undefined) return undefined;
     try {
       const fileSize = (await handle.stat()).size;
       const header = new Uint8Array(AC_HEADER_BYTES);
@@ -679,6 +669,16 @@ async function listDir(path: string): Promise<string[]> {
     return await readdir(path);
   } catch (err) {
     if (isCode(err, "ENOENT") || isCode(err, "ENOTDIR")) return [];
+    throw err;
+  }
+}
+
+/** Opens a file for reading; undefined when it does not exist. */
+async function openIfPresent(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, "r");
+  } catch (err) {
+    if (isCode(err, "ENOENT")) return undefined;
     throw err;
   }
 }
