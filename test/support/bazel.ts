@@ -9,10 +9,6 @@ import { runCommand } from "./run-command.ts";
 const found = Bun.which("bazel");
 export const BAZEL = found ?? "bazel";
 
-/** True when Bazel (Debian's bazel-bootstrap) is installed. */
-export function hasBazel(): boolean {
-  return found !== null;
-}
 
 export interface BazelOptions {
   /** Bazel's output root (`--output_user_root`): a temp dir per test. */
