@@ -9,7 +9,6 @@ import { runCommand } from "./run-command.ts";
 const found = Bun.which("bazel");
 export const BAZEL = found ?? "bazel";
 
-
 export interface BazelOptions {
   /** Bazel's output root (`--output_user_root`): a temp dir per test. */
   outputUserRoot: string;
