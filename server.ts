@@ -1,6 +1,6 @@
 /**
  * The CAS origin: stores blobs under their SHA-1 or SHA-256, verified while they stream in, and serves them
- * back. Wiring only: config (lib/server/flags.ts) -> store and handler -> serve, which drains on SIGTERM.
+ * back, beside an action cache of mutable entries. Wiring only: config (lib/server/flags.ts) -> store and handler -> serve, which drains on SIGTERM.
  */
 import { resolve } from "node:path";
 import { loadConfig, printConfigOutcome } from "./lib/common/config.ts";
@@ -19,7 +19,11 @@ async function main(): Promise<void> {
   const dataDir = resolve(config.dataDir);
   let store;
   try {
-    store = await openStore(dataDir, { maxBlobBytes: config.maxBlobBytes, maxBytes: config.maxBytes });
+    store = await openStore(dataDir, {
+      maxBlobBytes: config.maxBlobBytes,
+      maxAcBytes: config.maxAcBytes,
+      maxBytes: config.maxBytes,
+    });
   } catch (err) {
     logger.error("cannot open the data directory", { dataDir, err });
     process.exit(1);
@@ -41,12 +45,13 @@ async function main(): Promise<void> {
     port: config.port,
     logger,
     fetch: cas.fetch,
+    routes: cas.routes,
     maxRequestBodySize: cas.maxRequestBodySize,
     // fsync of a large blob can keep a connection silent for seconds; 10 s (the default) could cut it off.
     idleTimeout: 120,
     onListen() {
-      const { blobs, bytes } = store.stats();
-      return { dataDir, blobs, bytes };
+      const { blobs, bytes, acEntries, acBytes } = store.stats();
+      return { dataDir, blobs, bytes, acEntries, acBytes };
     },
     shutdown: { exit: (code) => process.exit(code) },
   });

@@ -72,6 +72,7 @@ const origin = serve({
   port: 0,
   logger,
   fetch: cas.fetch,
+  routes: cas.routes,
   maxRequestBodySize: cas.maxRequestBodySize,
 });
 const body = new Uint8Array(25_000).fill(120);

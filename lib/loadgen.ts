@@ -124,8 +124,8 @@ interface Shot {
 
 /** Below this wait a timer is too coarse (1 ms ticks, often 0.1-0.7 ms late): block or spin instead. */
 const TIMER_MARGIN_NS = 2.6e6;
-/** Atomics.wait wakes ~0.05 ms late with the timer slack tightened: wait until this long before the due time, then spin. */
-const SPIN_NS = 60e3;
+/** Atomics.wait wakes 0.02-0.05 ms late with the timer slack tightened: wait until this long before due, then spin. */
+const SPIN_NS = 30e3;
 /**
  * A worker's wake-up lands ~0.1 ms late (timer slack tightened): ask for one this early, and only for waits
  * longer than twice that.
@@ -311,9 +311,14 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     // a burst of responses can hold the event loop for a while: send what fell due meanwhile from here
     else if (!unpaced && !sendingDone && now >= nextDueNs) pump();
     // nothing left to read and the next request due soon: block until it (a cheap sleep) rather than wait for the
-    // worker's wake-up and spin the rest of the way
+    // worker's wake-up and spin the rest of the way. The pending wake-up moves on to the request after it, which
+    // is what sending this one would arm: moving it later needs no cross-thread notification, cancelling and
+    // re-arming would need one.
     else if (!unpaced && !sendingDone && inflight === 0 && nextDueNs - now < TIMER_MARGIN_NS) {
-      wake.cancel();
+      const after = pacer(now - startNs, seq + 1);
+      if (!after.stop && after.waitNs < TIMER_MARGIN_NS && after.waitNs > 2 * WAKE_EARLY_NS) {
+        wake.set(epoch(now + after.waitNs - WAKE_EARLY_NS));
+      } else wake.cancel();
       pump();
     }
     settleIfDone();

@@ -20,11 +20,11 @@ export interface Nginx {
 /**
  * Starts nginx (1 worker, sendfile, open_file_cache, keep-alive without limit) serving `fileBytes` bytes, and,
  * with `dav` (a directory), a WebDAV location `/dav/` storing PUTs there (ccache's documented HTTP backend setup,
- * also the PUT anchor): no size limit, request bodies buffered in a temp file in that same directory. `nice`
- * (e.g. -10) puts it ahead of generators that share its core.
+ * also the PUT anchor): no size limit, request bodies buffered in a temp file in that same directory. `core`
+ * undefined leaves it on any core; `nice` (e.g. -10) puts it ahead of generators that share its core.
  */
 export async function startNginx(options: {
-  core: number;
+  core: number | undefined;
   fileBytes?: number;
   dav?: string;
   nice?: number;
@@ -76,11 +76,10 @@ http {
 }
 `,
   );
+  const nginx = ["/usr/sbin/nginx", "-p", prefix, "-c", join(prefix, "nginx.conf")];
+  const pinned = options.core === undefined ? nginx : ["taskset", "-c", String(options.core), ...nginx];
   const nice = options.nice === undefined ? [] : ["nice", "-n", String(options.nice)];
-  const proc = Bun.spawn(
-    [...nice, "taskset", "-c", String(options.core), "/usr/sbin/nginx", "-p", prefix, "-c", join(prefix, "nginx.conf")],
-    { stdout: "ignore", stderr: "inherit" },
-  );
+  const proc = Bun.spawn([...nice, ...pinned], { stdout: "ignore", stderr: "inherit" });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

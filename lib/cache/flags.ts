@@ -28,7 +28,8 @@ export const CACHE_PROGRAM = defineProgram({
   name: "cache",
   summary: "groupcache-style read-through cache in front of the CAS origin",
   epilog:
-    "Routes: GET/HEAD /cas/<hash> (X-Cache: HIT|MISS), GET /_peer/cas/<hash> (peers), /stats, /healthz, /readyz, /metrics",
+    "Routes: GET/HEAD /cas/<hash> (X-Cache: HIT|MISS), PUT /cas/<hash> and GET/HEAD/PUT /ac/<key> (handed to the " +
+    "origin), GET /_peer/cas/<hash> (peers), /stats, /healthz, /readyz, /metrics",
   flags: {
     port: portFlag(DEFAULT_CACHE_PORT, ["LISTEN_PORT"]),
     host: hostFlag(),

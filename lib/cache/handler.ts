@@ -1,8 +1,9 @@
 /**
  * The cache's HTTP side: `GET`/`HEAD /cas/<hash>` served from the Group (a hit is answered synchronously with
- * headers built once per blob), the peer route `/_peer/cas/<hash>`, `/stats`, `/healthz`, `/readyz` and
- * `/metrics`; and {@linkcode createCache}, which wires the Group, peers, origin and metrics into a handler and
- * the Bun routes for cache.ts to serve (lib/common/serve.ts).
+ * headers built once per blob), `PUT /cas/<hash>` and everything on `/ac/<key>` handed to the origin as it is
+ * (lib/cache/origin-forward.ts), either kind also under an instance prefix, the peer route
+ * `/_peer/cas/<hash>`, `/stats`, `/healthz`, `/readyz` and `/metrics`; and {@linkcode createCache}, which wires
+ * the Group, peers, origin and metrics into a handler and the Bun routes for cache.ts to serve.
  */
 import type { Serve } from "bun";
 import type { CacheConfig } from "./flags.ts";
@@ -11,13 +12,15 @@ import { registerCacheMetrics } from "./metrics.ts";
 import { startStatsLog, statsReport } from "./group-stats.ts";
 import { logRequest } from "../common/access-log.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
-import { parseKey } from "../common/key.ts";
+import { parseActionKey, parseKey } from "../common/key.ts";
 import type { Logger } from "../common/log.ts";
 import { opsRoutes } from "../common/ops-routes.ts";
 import { createMetrics, type HttpMetrics } from "../common/prometheus.ts";
+import { parseStorePath } from "../common/store-path.ts";
 import type { FetchedBlob } from "./blob-fetch.ts";
 import { createBlobGroup } from "./blob-group.ts";
 import { createPeers, type Peers } from "./peers.ts";
+import { forwardToOrigin } from "./origin-forward.ts";
 import { PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
 
 /** What the handler needs; built by {@linkcode createCache}, or by hand in tests. */
@@ -29,10 +32,16 @@ export interface CacheHandlerOptions {
   logger: Logger;
   bypass: boolean;
   accessLog: boolean;
+  /** Base URL of the origin, for what is handed to it (uploads, /ac/). */
+  origin: string;
+  /** For what is handed to the origin: the wait for its answer and for each chunk. */
+  timeoutMs: number;
 }
 
 const CAS = "/cas/";
 const ROUTE_CAS = "/cas/:hash";
+const ROUTE_AC = "/ac/:hash";
+const CAS_METHODS = ["GET", "HEAD", "PUT"] as const;
 const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** The cache's request handlers. Hits return a Response synchronously; everything else returns a Promise. */
@@ -41,9 +50,11 @@ export interface CacheHandler {
   fetch(req: Request): Response | Promise<Response>;
   /**
    * `GET`/`HEAD` of a blob whose key (`raw`) the router already cut out of the path: the hit path, reached
-   * through Bun's native router so that no URL string is built per request.
+   * through Bun's native router so that no URL string is built per request. A `PUT` goes to the origin.
    */
   blob(req: Request, raw: string, fromPeer: boolean): Response | Promise<Response>;
+  /** Any request on an action-cache entry whose key (`raw`) the router cut out: handed to the origin. */
+  action(req: Request, raw: string): Promise<Response>;
 }
 
 export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
@@ -95,10 +106,20 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     return finish(req, route, started, res);
   }
 
+  /** Hands `req` to the origin's `path` and finishes it under `route`. */
+  async function forward(req: Request, route: string, started: number, path: string): Promise<Response> {
+    const res = await forwardToOrigin(req, `${options.origin}${path}`, { timeoutMs: options.timeoutMs });
+    if (res.status >= 500) logger.warn("origin request failed", { method: req.method, path, status: res.status });
+    return finish(req, route, started, res);
+  }
+
   function cas(req: Request, started: number, raw: string, fromPeer: boolean): Response | Promise<Response> {
     const route = fromPeer ? PEER_ROUTE : ROUTE_CAS;
     const method = req.method;
-    if (method !== "GET" && method !== "HEAD") return finish(req, route, started, methodNotAllowed(["GET", "HEAD"]));
+    const isRead = method === "GET" || method === "HEAD";
+    if (!isRead && (fromPeer || method !== "PUT")) {
+      return finish(req, route, started, methodNotAllowed(fromPeer ? ["GET", "HEAD"] : CAS_METHODS));
+    }
     const key = LOWER_HEX_KEY.test(raw) ? raw : parseKey(raw)?.hex;
     if (key === undefined) {
       return finish(
@@ -108,6 +129,8 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
         errorResponse(400, "invalid_key", "expected a hex SHA-1 (40) or SHA-256 (64) digest"),
       );
     }
+    // The origin verifies and stores; nothing is cached on the way (the next GET loads the blob as any miss).
+    if (!isRead) return forward(req, route, started, `/cas/${key}`);
     const fresh = bypass && isNoCache(req);
     if (fromPeer) return miss(req, route, started, key, { fromPeer, fresh, timeoutMs: peerBudget(req) });
     if (fresh) return miss(req, route, started, key, { fresh });
@@ -123,6 +146,23 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     return cas(req, performance.now(), raw, fromPeer);
   }
 
+  // Entries change under their key, so none is held: every read reaches the origin and sees its latest entry.
+  async function ac(req: Request, started: number, raw: string): Promise<Response> {
+    const method = req.method;
+    if (method !== "GET" && method !== "HEAD" && method !== "PUT") {
+      return finish(req, ROUTE_AC, started, methodNotAllowed(CAS_METHODS));
+    }
+    const key = parseActionKey(raw);
+    if (key === undefined) {
+      return finish(req, ROUTE_AC, started, errorResponse(400, "invalid_key", "an action-cache key is 64 hex digits"));
+    }
+    return forward(req, ROUTE_AC, started, `/ac/${key}`);
+  }
+
+  function action(req: Request, raw: string): Promise<Response> {
+    return ac(req, performance.now(), raw);
+  }
+
   function handle(req: Request): Response | Promise<Response> {
     const started = performance.now();
     const url = req.url;
@@ -135,12 +175,16 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
       return cas(req, started, url.slice(pathStart + PEER_PATH.length, pathEnd), true);
     }
     const path = pathStart === -1 ? "/" : url.slice(pathStart, pathEnd);
+    // `/ac/<key>` and either kind under an instance prefix, which is dropped (the origin ignores it too).
+    const stored = parseStorePath(path);
+    if (stored?.kind === "cas") return cas(req, started, stored.key, false);
+    if (stored?.kind === "ac") return ac(req, started, stored.key);
     const res = ops.answer(req, path);
     if (res === undefined) return finish(req, "other", started, errorResponse(404, "not_found", `no route ${path}`));
     return res instanceof Response ? finish(req, path, started, res) : res.then((r) => finish(req, path, started, r));
   }
 
-  return { fetch: handle, blob };
+  return { fetch: handle, blob, action };
 }
 
 function isNoCache(req: Request): boolean {
@@ -149,7 +193,7 @@ function isNoCache(req: Request): boolean {
 }
 
 /** The blob routes Bun's native router takes, so that a hit builds no URL. */
-type BlobRoute = typeof ROUTE_CAS | typeof PEER_ROUTE;
+type BlobRoute = typeof ROUTE_CAS | typeof PEER_ROUTE | typeof ROUTE_AC;
 
 /** A cache ready to serve: its handler and routes, and what starts once the port is bound and stops after. */
 export interface CacheService {
@@ -195,6 +239,8 @@ export function createCache(config: CacheConfig, logger: Logger): CacheService {
     logger,
     bypass: config.bypass,
     accessLog: config.accessLog,
+    origin: config.origin,
+    timeoutMs: config.upstreamTimeout,
   });
   let stopStats: (() => void) | undefined;
   return {
@@ -208,6 +254,12 @@ export function createCache(config: CacheConfig, logger: Logger): CacheService {
       [ROUTE_CAS]: {
         GET: (req) => handler.blob(req, req.params.hash, false),
         HEAD: (req) => handler.blob(req, req.params.hash, false),
+        PUT: (req) => handler.blob(req, req.params.hash, false),
+      },
+      [ROUTE_AC]: {
+        GET: (req) => handler.action(req, req.params.hash),
+        HEAD: (req) => handler.action(req, req.params.hash),
+        PUT: (req) => handler.action(req, req.params.hash),
       },
       [PEER_ROUTE]: {
         GET: (req) => handler.blob(req, req.params.hash, true),

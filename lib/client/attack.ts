@@ -31,6 +31,7 @@ import { renderJson, type CasExtras } from "../report/json.ts";
 import { UploadAbortedError, UploadError, uploadBlobs } from "./upload.ts";
 import { headersFrom, namedTargets, roundRobin } from "./url-targets.ts";
 import { createWorkload, generateBlobs } from "./workload.ts";
+import { ACTION_OUTPUTS, REQUEST_KINDS, createBuildCacheWorkload, generateActions } from "./build-cache-workload.ts";
 
 export interface AttackDeps {
   logger: Logger;
@@ -78,6 +79,7 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   try {
     if (config.targets !== "") plan = await targetsPlan(config, deps.readStdin ?? (() => Bun.stdin.text()));
     else if (config.url.length > 0) plan = urlPlan(config);
+    else if (config.workload === "build-cache") plan = await buildCachePlan(config, logger, deps.signal);
     else plan = await defaultPlan(config, logger, deps.signal);
   } catch (err) {
     if (err instanceof UploadAbortedError) {
@@ -392,6 +394,54 @@ async function defaultPlan(config: ClientConfig, logger: Logger, signal: AbortSi
     next: workload.next,
     description: `GET ${caches} over ${blobs.length} blob(s) of ${config.size} bytes, ${dist}, hit ratio ${config.hitRatio}`,
     names: config.cache,
+    caches: config.cache,
+  };
+}
+
+/** Seeds the actions (their outputs, then their entries) on the origin, then plans the build-cache workload. */
+async function buildCachePlan(config: ClientConfig, logger: Logger, signal: AbortSignal | undefined): Promise<Plan> {
+  const actions = generateActions(config.blobs, ACTION_OUTPUTS, config.size);
+  const options = {
+    ...(config.writeToken && { writeToken: config.writeToken }),
+    timeoutMs: config.timeout,
+    ...(signal && { signal }),
+  };
+  logger.info("uploading", {
+    server: config.server,
+    actions: actions.length,
+    outputs: ACTION_OUTPUTS,
+    size: config.size,
+  });
+  const blobs = await uploadBlobs(
+    config.server,
+    actions.flatMap((a) => a.outputs),
+    options,
+  );
+  // Entries after the blobs they name, as a build tool writes them.
+  const entries = await uploadBlobs(
+    config.server,
+    actions.map((a) => ({ hash: a.key, data: a.entry })),
+    { ...options, kind: "ac" },
+  );
+  logger.info("uploaded", { blobs, entries });
+  const workload = createBuildCacheWorkload({
+    cacheUrls: config.cache,
+    actions,
+    hitRatio: config.hitRatio,
+    dist: config.dist,
+    size: config.size,
+    verify: config.verify,
+    headers: headersFrom(config.header),
+    ...(config.writeToken && { writeToken: config.writeToken }),
+  });
+  const via = config.cache.length === 1 ? config.cache[0]! : `${config.cache.length} caches round-robin`;
+  return {
+    next: workload.next,
+    description:
+      `build cache via ${via}: /ac/ lookups over ${actions.length} action(s) of ${ACTION_OUTPUTS} outputs of ` +
+      `${config.size} bytes, then /cas/ fetches; hit ratio ${config.hitRatio}, misses PUT new results`,
+    // Targets are named by kind, so the per-target figures (cas.by_target) are per kind.
+    names: [...REQUEST_KINDS],
     caches: config.cache,
   };
 }

@@ -30,7 +30,7 @@ import { parseResultsFormat } from "./results-stream.ts";
 import { parseTargetFormat } from "./target-file.ts";
 import { parseUploadForm } from "./upload.ts";
 import { loadBody, parseHeader, parseTargetUrl } from "./url-targets.ts";
-import { parseDistribution, parseRatio, type Distribution } from "./workload.ts";
+import { parseDistribution, parseRatio, parseWorkloadKind, type Distribution } from "./workload.ts";
 
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -75,6 +75,9 @@ export const CLIENT_PROGRAM = defineProgram({
     "from --cache at --rate for --duration, and print the report. With --url, attack those URLs instead",
     "(no upload). Requests are due at start + i/rate whatever the responses do, and latency counts from",
     "that due time, so a stalled server shows in the percentiles. Ctrl-C stops early and still reports.",
+    "--workload build-cache seeds --blobs actions of 3 outputs each, then looks actions up (GET /ac/<key>),",
+    "fetches a hit's outputs (GET /cas/<hash>) and, for the 1 - --hit-ratio share of new actions, PUTs",
+    "their outputs and entry through --cache.",
     "",
     "Examples:",
     "  bun client.ts --rate 3 --duration 10s",
@@ -188,14 +191,23 @@ export const CLIENT_PROGRAM = defineProgram({
       metavar: "BYTES",
     }),
     blobs: flag({
-      help: "Number of distinct blobs to upload and request",
+      help: "Number of distinct blobs to upload and request (build-cache: actions, of 3 outputs each)",
       default: 1,
       parse: intIn(1, 1_000_000),
       env: ["ATTACK_BLOBS"],
       metavar: "N",
     }),
+    workload: flag({
+      help: "default (GET /cas/<hash>), or build-cache (action lookups, output fetches, uploads of new results)",
+      default: "default",
+      parse: parseWorkloadKind,
+      env: ["ATTACK_WORKLOAD"],
+      metavar: "KIND",
+    }),
     hitRatio: flag({
-      help: "Share of requests allowed to hit; the rest are sent with Cache-Control: no-cache (forced misses)",
+      help:
+        "Share of requests allowed to hit; the rest are sent with Cache-Control: no-cache (forced misses). " +
+        "build-cache: share of action lookups that find their action",
       default: 1,
       parse: parseRatio,
       env: ["HIT_MISS_RATIO"],
@@ -364,6 +376,9 @@ export const CLIENT_PROGRAM = defineProgram({
       if (config.body !== undefined && config.targets === "") {
         throw new ConfigError("--body applies only with --url or --targets");
       }
+    }
+    if (config.workload !== "default" && (config.url.length > 0 || config.targets !== "")) {
+      throw new ConfigError("--workload applies only without --url or --targets");
     }
     if (config.output !== "" && config.output === config.json) {
       throw new ConfigError("--output and --json name the same file; give --report json instead");

@@ -1,7 +1,8 @@
 /**
- * Puts the default flow's blobs on the origin server before the attack: `PUT /cas/<hash>` with the raw body,
+ * Puts the workload's blobs on the origin server before the attack: `PUT /cas/<hash>` with the raw body,
  * or as `multipart/form-data` with the field `file` named after the key (what the original Go client sent, and
- * all the original Go server accepts), a few at a time, with the write token when one is set. Any failure
+ * all the original Go server accepts), or action-cache entries (`PUT /ac/<key>`, raw), a few at a time, with
+ * the write token when one is set. Any failure
  * becomes one readable line.
  */
 import type { WorkloadBlob } from "./workload.ts";
@@ -40,6 +41,8 @@ export interface UploadOptions {
   concurrency?: number;
   /** @default "raw" */
   form?: UploadForm;
+  /** Where they go: blobs (`/cas/<hash>`) or action-cache entries (`/ac/<key>`, the key in `hash`). @default "cas" */
+  kind?: "cas" | "ac";
 }
 
 /** Uploads every blob; resolves with how many were new (201) and already stored (200). */
@@ -54,6 +57,7 @@ export async function uploadBlobs(
   const headers: Record<string, string> = multipart ? {} : { "content-type": "application/octet-stream" };
   if (options.writeToken) headers.authorization = `Bearer ${options.writeToken}`;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const kind = options.kind ?? "cas";
   // One controller for the whole upload: the first failure (or the caller's abort) cancels the others.
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal?.reason);
@@ -69,7 +73,7 @@ export async function uploadBlobs(
     let res: Response;
     try {
       const body = multipart ? formOf(blob) : blob.data;
-      res = await fetch(`${base}/cas/${blob.hash}`, { method: "PUT", headers, body, signal });
+      res = await fetch(`${base}/${kind}/${blob.hash}`, { method: "PUT", headers, body, signal });
     } catch (err) {
       if (isConnectionReset(err)) {
         throw new UploadError(`the server at ${base} closed the connection during the upload of ${blob.hash}`);

@@ -44,20 +44,6 @@ export interface UrlTargetOptions {
   body?: Uint8Array;
   /** Verify GET bodies whose URL path ends in `/cas/<key>`. @default true */
   verify?: boolean;
-  /** Counts bodies that failed verification. */
-  onIntegrityFailure?: () => void;
-}
-
-/** The round-robin `next(seq)` over `urls`, all sent with `options.method`, headers and body. */
-export function urlTargets(urls: readonly string[], options: UrlTargetOptions = {}): (seq: number) => Target {
-  if (urls.length === 0) throw new RangeError("'urls' must hold at least one URL");
-  const method = (options.method ?? "GET").toUpperCase();
-  return roundRobin(
-    namedTargets(
-      urls.map((url) => ({ method, url, headers: [] })),
-      options,
-    ),
-  );
 }
 
 /** A request to make, as a targets file or `--url` gives it. */
@@ -88,11 +74,7 @@ export function namedTargets(specs: readonly TargetSpec[], options: UrlTargetOpt
       headers,
       ...(body && { body }),
       ...(key && {
-        verify: (received: Uint8Array) => {
-          const ok = matchesKey(key, received);
-          if (!ok) options.onIntegrityFailure?.();
-          return ok;
-        },
+        verify: (received: Uint8Array) => matchesKey(key, received),
       }),
     };
   });

@@ -29,6 +29,16 @@ export function parseDistribution(raw: string): Distribution {
   return { kind: "zipf", s };
 }
 
+/** Which traffic the attack sends without --url: the original flow, or a build cache's (build-cache-workload.ts). */
+export type WorkloadKind = "default" | "build-cache";
+
+/** Parses `--workload`. */
+export function parseWorkloadKind(raw: string): WorkloadKind {
+  const v = raw.trim();
+  if (v === "default" || v === "build-cache") return v;
+  throw new SyntaxError("expected default or build-cache");
+}
+
 /** A share in [0, 1], for `--hit-ratio`. */
 export function parseRatio(raw: string): number {
   const v = raw.trim();
@@ -119,7 +129,8 @@ export function createWorkload(options: WorkloadOptions): Workload {
   };
 }
 
-function verifier(hash: string, state: { integrityFailures: number }): (body: Uint8Array) => boolean {
+/** A body check against the SHA-256 `hash` that counts each failure in `state`. */
+export function verifier(hash: string, state: { integrityFailures: number }): (body: Uint8Array) => boolean {
   return (body) => {
     const ok = digestHex("sha256", body) === hash;
     if (!ok) state.integrityFailures++;

@@ -13,12 +13,29 @@ export interface BlobKey {
 
 const HEX = /^[0-9a-fA-F]+$/;
 
+/** The SHA-256 and SHA-1 of no bytes. The empty blob is always there, stored or not (as in bazel-remote). */
+export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+export const EMPTY_SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+
 /** Parses a key, or returns undefined when it is not 40 or 64 hex digits. */
 export function parseKey(raw: string): BlobKey | undefined {
   if (!HEX.test(raw)) return undefined;
   if (raw.length === 64) return { algorithm: "sha256", hex: raw.toLowerCase() };
   if (raw.length === 40) return { algorithm: "sha1", hex: raw.toLowerCase() };
   return undefined;
+}
+
+/** True for the key of the empty blob (either algorithm). */
+export function isEmptyBlob(key: BlobKey): boolean {
+  return key.hex === (key.algorithm === "sha256" ? EMPTY_SHA256 : EMPTY_SHA1);
+}
+
+/**
+ * Parses an action-cache key: 64 hex digits, any case, lowercased (Bazel's action digest; ccache's
+ * `layout=bazel` pads its own keys to that form). Undefined for anything else.
+ */
+export function parseActionKey(raw: string): string | undefined {
+  return raw.length === 64 && HEX.test(raw) ? raw.toLowerCase() : undefined;
 }
 
 /** A streaming hasher for the key's algorithm. */

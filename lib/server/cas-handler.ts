@@ -1,22 +1,38 @@
 /**
- * The CAS origin's request handler: `PUT`/`GET`/`HEAD /cas/<hash>`, `POST /cas`, and health, readiness and
- * metrics (lib/common/ops-routes.ts), as a `fetch(req)` function over a {@linkcode BlobStore}. Small blobs are kept in a byte-bounded
- * read cache (content is immutable, so a cached blob is never stale) and answered synchronously.
+ * The CAS origin's request handler: `PUT`/`GET`/`HEAD /cas/<hash>` and `/ac/<key>` (either under an ignored
+ * instance prefix), `POST /cas`, `/status`, and health, readiness and metrics (lib/common/ops-routes.ts), as a
+ * `fetch(req)` function over a {@linkcode BlobStore}. Small blobs are kept in a byte-bounded read cache (content
+ * is immutable, so a cached blob is never stale) and answered synchronously; action-cache entries are mutable
+ * and always read from disk.
  */
+import type { Serve } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { Counter, Gauge } from "prom-client";
 import { contentRange, parseByteRange } from "./byte-range.ts";
 import { logRequest } from "../common/access-log.ts";
 import { errorResponse, HttpError, methodNotAllowed, toErrorResponse } from "../common/http-error.ts";
-import { parseKey, type BlobKey, type HashAlgorithm } from "../common/key.ts";
+import {
+  EMPTY_SHA1,
+  EMPTY_SHA256,
+  isEmptyBlob,
+  parseActionKey,
+  parseKey,
+  type BlobKey,
+  type HashAlgorithm,
+} from "../common/key.ts";
+import { parseStorePath, type StoreKind } from "../common/store-path.ts";
+import { createActionCache } from "./action-cache.ts";
+import { blobView, type BlobView } from "./blob-view.ts";
 import { silentLogger, type Logger } from "../common/log.ts";
 import { Lru } from "../lru.ts";
 import { opsRoutes, type OpsRoutes } from "../common/ops-routes.ts";
 import { createMetrics, type HttpMetrics, type RouteMetrics } from "../common/prometheus.ts";
 import { pathOf } from "../common/request-path.ts";
 import { MultipartError, multipartBoundary, readMultipart } from "./multipart.ts";
-import { StoreError, fileStream, type BlobStore, type PutResult } from "./store.ts";
+import { declaredLength, etagMatches } from "./request-headers.ts";
+import { StoreError, fileStream, readWhole, type BlobStore, type PutResult } from "./store.ts";
+import { storeStatus } from "./store-status.ts";
 import { DEFAULT_MAX_UPLOADS, rateBounded, uploadSlots, type RateBoundOptions } from "./upload-limits.ts";
 
 /** Read cache size unless configured. */
@@ -48,30 +64,22 @@ export interface CasServerOptions {
 
 export interface CasServer {
   fetch(req: Request): Response | Promise<Response>;
+  /**
+   * Bun's native routes for blob reads, the hot path: `GET`/`HEAD /cas/<key>` without building a URL string
+   * or looking a route up per request. Everything else (other methods too) goes to `fetch`.
+   */
+  routes: Serve.Routes<undefined, typeof ROUTE_BLOB>;
   metrics: HttpMetrics;
   /** For Bun.serve: the largest blob plus a multipart envelope; the handler refuses bigger blobs with its own 413. */
   maxRequestBodySize: number;
 }
 
-/**
- * A blob's answer, prepared once. The body is a Blob and the headers a Headers object because Bun builds
- * a Response from those without copying or converting (a Uint8Array body is copied per response, a plain
- * header object converted): about 1 µs per response instead of 5 to 7 µs.
- */
-interface BlobView {
-  size: number;
-  etag: string;
-  /** The whole blob when it is small enough to hold. */
-  body: Blob | undefined;
-  ok: ResponseInit & { headers: Headers };
-  notModified: ResponseInit;
-}
-
 const IMMUTABLE = "public, max-age=31536000, immutable";
-const OCTET_STREAM = "application/octet-stream";
 const ROUTE_BLOB = "/cas/:hash";
+const ROUTE_AC = "/ac/:hash";
 const ROUTE_POST = "/cas";
 const ROUTE_UNMATCHED = "unmatched";
+const LOWER_HEX_KEY = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const BLOB_METHODS = ["GET", "HEAD", "PUT"] as const;
 // Methods outside this set are counted as "OTHER" so clients cannot grow the metric's label set.
 const KNOWN_METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]);
@@ -91,11 +99,25 @@ export function createCasServer(options: CasServerOptions): CasServer {
       : undefined;
   const tokenDigest = options.writeToken ? sha256(options.writeToken) : undefined;
   const uploads = uploadSlots(options.maxUploads ?? DEFAULT_MAX_UPLOADS);
-  registerStoreMetrics(metrics, store);
+  // GETs and HEADs by kind and outcome, counted in plain numbers (the hit path stays cheap), read at scrape time.
+  const reads: ReadTally = { cas: { hit: 0, miss: 0 }, ac: { hit: 0, miss: 0 } };
+  const actionCache = createActionCache({
+    store,
+    itemBytes,
+    onRead: (found) => reads.ac[found ? "hit" : "miss"]++,
+    readCache: cache,
+  });
+  const emptyViews = new Map([EMPTY_SHA256, EMPTY_SHA1].map((hex) => [hex, viewOf(hex, 0, new Uint8Array(0))]));
+  registerStoreMetrics(metrics, store, reads);
   // Blob reads are the hot path: their metric handles are bound once instead of looked up per request.
   const getBlobMetrics = metrics.route("GET", ROUTE_BLOB);
   const headBlobMetrics = metrics.route("HEAD", ROUTE_BLOB);
-  const ops = opsRoutes({ health: true, ready: readiness, metrics: metrics.registry });
+  const ops = opsRoutes({
+    health: true,
+    ready: readiness,
+    metrics: metrics.registry,
+    more: { "/status": () => Response.json(storeStatus(store)) },
+  });
 
   function fetch(req: Request): Response | Promise<Response> {
     const started = performance.now();
@@ -107,14 +129,47 @@ export function createCasServer(options: CasServerOptions): CasServer {
     } catch (err) {
       result = failed(req, route, err);
     }
-    if (result instanceof Response) return finish(req, route, path, started, result);
+    if (result instanceof Response) return finish(req, route, started, result);
     return result.then(
-      (res) => finish(req, route, path, started, res),
-      (err: unknown) => finish(req, route, path, started, failed(req, route, err)),
+      (res) => finish(req, route, started, res),
+      (err: unknown) => finish(req, route, started, failed(req, route, err)),
     );
   }
 
-  function finish(req: Request, route: string, path: string, started: number, res: Response): Response {
+  /** A blob read reached through the native route: the read cache first, with the key as the router cut it. */
+  function blobRoute(req: Request, raw: string, head: boolean): Response | Promise<Response> {
+    const started = performance.now();
+    let result: Response | Promise<Response>;
+    try {
+      const cached = LOWER_HEX_KEY.test(raw) ? cache?.get(raw) : undefined;
+      if (cached !== undefined) {
+        reads.cas.hit++;
+        result = answer(req, cached, head, undefined);
+      } else {
+        const key = parseKey(raw);
+        result =
+          key === undefined
+            ? errorResponse(400, "invalid_key", "a key is 40 (SHA-1) or 64 (SHA-256) hex digits")
+            : read(req, key, head);
+      }
+    } catch (err) {
+      result = failed(req, ROUTE_BLOB, err);
+    }
+    return result instanceof Response ? finish(req, ROUTE_BLOB, started, result) : later(req, started, result);
+  }
+
+  /**
+   * Finishes a blob read that went to disk. Its own function so that blobRoute holds no closure: a function that
+   * creates one allocates its scope on every call, hits included.
+   */
+  function later(req: Request, started: number, result: Promise<Response>): Promise<Response> {
+    return result.then(
+      (res) => finish(req, ROUTE_BLOB, started, res),
+      (err: unknown) => finish(req, ROUTE_BLOB, started, failed(req, ROUTE_BLOB, err)),
+    );
+  }
+
+  function finish(req: Request, route: string, started: number, res: Response): Response {
     const ms = performance.now() - started;
     metricsFor(req.method, route).observe(res.status, ms / 1000);
     if (accessLog) logRequest(logger, { req, status: res.status, ms });
@@ -156,11 +211,20 @@ export function createCasServer(options: CasServerOptions): CasServer {
         const isRead = method === "GET" || method === "HEAD";
         if (!isRead && method !== "PUT") return methodNotAllowed(BLOB_METHODS);
         if (!isRead && !authorized(req)) return unauthorized();
-        const key = parseKey(path.slice(5));
+        const key = parseKey(parseStorePath(path)!.key);
         if (key === undefined) {
           return errorResponse(400, "invalid_key", "a key is 40 (SHA-1) or 64 (SHA-256) hex digits");
         }
         return isRead ? read(req, key, method === "HEAD") : receive(req, key);
+      }
+      case ROUTE_AC: {
+        const isRead = method === "GET" || method === "HEAD";
+        if (!isRead && method !== "PUT") return methodNotAllowed(BLOB_METHODS);
+        if (!isRead && !authorized(req)) return unauthorized();
+        const key = parseActionKey(parseStorePath(path)!.key);
+        if (key === undefined) return errorResponse(400, "invalid_key", "an action-cache key is 64 hex digits");
+        if (isRead) return actionCache.read(req, key, method === "HEAD");
+        return inUploadSlot(() => actionCache.write(req, key, uploadBody(req)));
       }
       case ROUTE_POST:
         if (method !== "POST") return methodNotAllowed(["POST"]);
@@ -172,26 +236,37 @@ export function createCasServer(options: CasServerOptions): CasServer {
   }
 
   function read(req: Request, key: BlobKey, head: boolean): Response | Promise<Response> {
-    const cached = cache?.get(key.hex);
-    if (cached !== undefined) return answer(req, cached, head, undefined);
+    const cached = cache?.get(key.hex) ?? (isEmptyBlob(key) ? emptyViews.get(key.hex) : undefined);
+    if (cached !== undefined) {
+      reads.cas.hit++;
+      return answer(req, cached, head, undefined);
+    }
     return readFromDisk(req, key, head);
+  }
+
+  function missing(key: BlobKey): Response {
+    reads.cas.miss++;
+    return notFound(key);
   }
 
   async function readFromDisk(req: Request, key: BlobKey, head: boolean): Promise<Response> {
     if (head) {
       const size = await store.sizeOf(key);
-      return size === undefined ? notFound(key) : answer(req, viewOf(key, size, undefined), true, undefined);
+      if (size === undefined) return missing(key);
+      reads.cas.hit++;
+      return answer(req, viewOf(key.hex, size, undefined), true, undefined);
     }
     const blob = await store.open(key);
-    if (blob === undefined) return notFound(key);
-    if (blob.size > itemBytes) return answer(req, viewOf(key, blob.size, undefined), false, blob.handle);
+    if (blob === undefined) return missing(key);
+    reads.cas.hit++;
+    if (blob.size > itemBytes) return answer(req, viewOf(key.hex, blob.size, undefined), false, blob.handle);
     let body: Uint8Array<ArrayBuffer>;
     try {
       body = await readWhole(blob.handle, blob.size);
     } finally {
       await blob.handle.close();
     }
-    const view = viewOf(key, blob.size, body);
+    const view = viewOf(key.hex, blob.size, body);
     cache?.set(key.hex, view);
     return answer(req, view, false, undefined);
   }
@@ -237,20 +312,29 @@ export function createCasServer(options: CasServerOptions): CasServer {
     return new Response(body, { status: 206, headers });
   }
 
-  async function receive(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
+  /** Runs an upload of either kind in one of the --max-uploads slots (503 when none is free). */
+  async function inUploadSlot(upload: () => Promise<Response>): Promise<Response> {
     uploads.take();
     try {
-      return await receiveBody(req, target);
+      return await upload();
     } finally {
       uploads.release();
     }
   }
 
+  /** A request's body, cut off (408) if it arrives too slowly rather than holding its socket and temp file. */
+  function uploadBody(req: Request): AsyncIterable<Uint8Array> {
+    return req.body === null ? NO_BODY : rateBounded(req.body, options.uploadRate);
+  }
+
+  function receive(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
+    return inUploadSlot(() => receiveBody(req, target));
+  }
+
   async function receiveBody(req: Request, target: BlobKey | HashAlgorithm): Promise<Response> {
     const declared = declaredLength(req);
     const boundary = multipartBoundary(req.headers.get("content-type"));
-    // A slow client is cut off (408) instead of holding its socket and temp file until Bun's idle timeout.
-    const body = req.body === null ? NO_BODY : rateBounded(req.body, options.uploadRate);
+    const body = uploadBody(req);
     let result: PutResult | undefined;
     if (boundary === undefined) {
       if (declared !== undefined && declared > store.maxBlobBytes) throw tooLarge();
@@ -291,47 +375,19 @@ export function createCasServer(options: CasServerOptions): CasServer {
     return timingSafeEqual(sha256(m[1]!.trim()), tokenDigest);
   }
 
-  return { fetch, metrics, maxRequestBodySize: store.maxBlobBytes + MULTIPART_OVERHEAD_BYTES };
-}
-
-function viewOf(key: BlobKey, size: number, bytes: Uint8Array<ArrayBuffer> | undefined): BlobView {
-  const etag = `"${key.hex}"`;
-  return {
-    size,
-    etag,
-    body: bytes === undefined ? undefined : new Blob([bytes], { type: OCTET_STREAM }),
-    ok: {
-      status: 200,
-      headers: new Headers({
-        "content-type": OCTET_STREAM,
-        "content-length": String(size),
-        etag,
-        "cache-control": IMMUTABLE,
-        "accept-ranges": "bytes",
-      }),
+  const largestBody = Math.max(store.maxBlobBytes, store.maxAcBytes);
+  const routes = {
+    [ROUTE_BLOB]: {
+      GET: (req: Bun.BunRequest<typeof ROUTE_BLOB>) => blobRoute(req, req.params.hash, false),
+      HEAD: (req: Bun.BunRequest<typeof ROUTE_BLOB>) => blobRoute(req, req.params.hash, true),
     },
-    notModified: { status: 304, headers: new Headers({ etag, "cache-control": IMMUTABLE }) },
   };
+  return { fetch, routes, metrics, maxRequestBodySize: largestBody + MULTIPART_OVERHEAD_BYTES };
 }
 
-async function readWhole(handle: FileHandle, size: number): Promise<Uint8Array<ArrayBuffer>> {
-  const body = new Uint8Array(size);
-  let offset = 0;
-  while (offset < size) {
-    const { bytesRead } = await handle.read(body, offset, size - offset, offset);
-    if (bytesRead === 0) throw new Error("blob ended early");
-    offset += bytesRead;
-  }
-  return body;
-}
-
-/** True when an If-None-Match list names `etag` (weak comparison, as RFC 9110 asks) or is `*`. */
-function etagMatches(header: string, etag: string): boolean {
-  if (header === etag) return true;
-  return header.split(",").some((item) => {
-    const tag = item.trim();
-    return tag === "*" || tag === etag || tag === "W/" + etag;
-  });
+/** A blob's view: its key is its ETag, and it never changes, so caches may keep it for good. */
+function viewOf(hex: string, size: number, bytes: Uint8Array<ArrayBuffer> | undefined): BlobView {
+  return blobView(`"${hex}"`, IMMUTABLE, size, bytes, { "accept-ranges": "bytes" });
 }
 
 function notFound(key: BlobKey): Response {
@@ -344,60 +400,98 @@ function unauthorized(): Response {
   });
 }
 
-/** The metric route: a fixed pattern, never the raw path. */
+/** The metric route: a fixed pattern, never the raw path (an instance prefix is dropped). */
 function routeOf(path: string, ops: OpsRoutes): string {
-  if (path.startsWith("/cas/")) return ROUTE_BLOB;
+  const stored = parseStorePath(path);
+  if (stored !== undefined) return stored.kind === "cas" ? ROUTE_BLOB : ROUTE_AC;
   if (path === "/cas") return ROUTE_POST;
   if (ops.has(path)) return path;
   return ROUTE_UNMATCHED;
-}
-
-function declaredLength(req: Request): number | undefined {
-  const raw = req.headers.get("content-length");
-  if (raw === null || !/^\d+$/.test(raw)) return undefined;
-  return Number(raw);
 }
 
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text).digest();
 }
 
-/** Adds the store's gauges and counters to the registry; values are read from the store at scrape time. */
-function registerStoreMetrics(metrics: HttpMetrics, store: BlobStore): void {
-  const registers = [metrics.registry];
-  new Gauge({
-    name: "cas_store_blobs",
-    help: "Blobs in the store",
-    registers,
-    collect() {
-      this.set(store.stats().blobs);
-    },
-  });
-  new Gauge({
-    name: "cas_store_bytes",
-    help: "Sum of the sizes of the blobs in the store, in bytes",
-    registers,
-    collect() {
-      this.set(store.stats().bytes);
-    },
-  });
-  counterFrom("cas_store_written_bytes_total", "Bytes of newly stored blobs", () => store.stats().writtenBytes);
-  counterFrom(
-    "cas_store_digest_mismatches_total",
-    "Uploads refused because their content did not hash to their key",
-    () => store.stats().digestMismatches,
-  );
+/** Reads (GET and HEAD) by kind: found (`hit`) or not (`miss`). */
+type ReadTally = Record<StoreKind, { hit: number; miss: number }>;
 
-  function counterFrom(name: string, help: string, read: () => number): void {
-    let seen = 0;
-    new Counter({
+const KINDS: readonly StoreKind[] = ["cas", "ac"];
+
+/**
+ * Adds the store's gauges and counters to the registry, each by `kind` (`cas` blobs, `ac` action-cache
+ * entries); values are read from the store and the tally at scrape time.
+ */
+function registerStoreMetrics(metrics: HttpMetrics, store: BlobStore, reads: ReadTally): void {
+  const registers = [metrics.registry];
+  const byKind = (cas: number, ac: number): Record<StoreKind, number> => ({ cas, ac });
+  gaugeBy("cas_store_blobs", "Entries in the store: blobs (kind=cas) and action-cache entries (kind=ac)", () => {
+    const s = store.stats();
+    return byKind(s.blobs, s.acEntries);
+  });
+  gaugeBy("cas_store_bytes", "Sum of the sizes of the entries in the store, in bytes (the quota counts both)", () => {
+    const s = store.stats();
+    return byKind(s.bytes, s.acBytes);
+  });
+  counterBy("cas_store_written_bytes_total", "Bytes of newly stored blobs and written action-cache entries", () => {
+    const s = store.stats();
+    return byKind(s.writtenBytes, s.acWrittenBytes);
+  });
+  let seenMismatches = 0;
+  new Counter({
+    name: "cas_store_digest_mismatches_total",
+    help: "Uploads refused because their content did not hash to their key",
+    registers,
+    collect() {
+      const now = store.stats().digestMismatches;
+      if (now > seenMismatches) this.inc(now - seenMismatches);
+      seenMismatches = now;
+    },
+  });
+  const seenReads: ReadTally = { cas: { hit: 0, miss: 0 }, ac: { hit: 0, miss: 0 } };
+  new Counter({
+    name: "cas_store_requests_total",
+    help: "GET and HEAD requests by kind, and whether the entry was there (hit) or not (miss)",
+    labelNames: ["kind", "result"] as const,
+    registers,
+    collect() {
+      for (const kind of KINDS) {
+        for (const result of ["hit", "miss"] as const) {
+          const now = reads[kind][result];
+          // inc(0) too, so every series exists from the first scrape.
+          this.inc({ kind, result }, now - seenReads[kind][result]);
+          seenReads[kind][result] = now;
+        }
+      }
+    },
+  });
+
+  function gaugeBy(name: string, help: string, read: () => Record<StoreKind, number>): void {
+    new Gauge({
       name,
       help,
+      labelNames: ["kind"] as const,
       registers,
       collect() {
         const now = read();
-        if (now > seen) this.inc(now - seen);
-        seen = now;
+        for (const kind of KINDS) this.set({ kind }, now[kind]);
+      },
+    });
+  }
+
+  function counterBy(name: string, help: string, read: () => Record<StoreKind, number>): void {
+    const seen = byKind(0, 0);
+    new Counter({
+      name,
+      help,
+      labelNames: ["kind"] as const,
+      registers,
+      collect() {
+        const now = read();
+        for (const kind of KINDS) {
+          this.inc({ kind }, Math.max(0, now[kind] - seen[kind]));
+          seen[kind] = now[kind];
+        }
       },
     });
   }

@@ -6,12 +6,14 @@ import { defineProgram, flag, intIn, parseBool, parseString, type Config } from 
 import { COMMON_FLAGS, DEFAULT_SERVER_PORT, hostFlag, portFlag } from "../common/shared-flags.ts";
 import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_READ_CACHE_BYTES, DEFAULT_READ_CACHE_ITEM_BYTES } from "./cas-handler.ts";
-import { DEFAULT_MAX_BLOB_BYTES } from "./store.ts";
+import { DEFAULT_MAX_AC_BYTES, DEFAULT_MAX_BLOB_BYTES } from "./store.ts";
 import { DEFAULT_MAX_UPLOADS, DEFAULT_UPLOAD_GRACE_MS, DEFAULT_UPLOAD_MIN_RATE } from "./upload-limits.ts";
 
 export const SERVER_PROGRAM = defineProgram({
   name: "server",
-  summary: "content-addressable store: PUT/GET/HEAD /cas/<sha1|sha256>, POST /cas, verified while streaming",
+  summary:
+    "content-addressable store: PUT/GET/HEAD /cas/<sha1|sha256>, POST /cas, verified while streaming; " +
+    "action cache: PUT/GET/HEAD /ac/<sha256>",
   epilog: "Sizes take units: 25000, 64MiB, 1GiB, 10GB. The store is one process per data directory.",
   flags: {
     port: portFlag(DEFAULT_SERVER_PORT, ["CAS_SERVER_PORT"]),
@@ -31,15 +33,23 @@ export const SERVER_PROGRAM = defineProgram({
       env: ["CAS_MAX_BLOB_BYTES"],
       metavar: "BYTES",
     }),
+    maxAcBytes: flag({
+      help: "Largest action-cache entry accepted; bigger uploads get 413",
+      default: DEFAULT_MAX_AC_BYTES,
+      defaultText: "64MiB",
+      parse: parseBytes,
+      env: ["CAS_MAX_AC_BYTES"],
+      metavar: "BYTES",
+    }),
     maxBytes: flag({
-      help: "Quota on the sum of blob sizes; writes beyond it get 507 (0 = unlimited)",
+      help: "Quota on the sum of blob and action-cache entry sizes; writes beyond it get 507 (0 = unlimited)",
       default: 0,
       parse: parseBytes,
       env: ["CAS_MAX_BYTES"],
       metavar: "BYTES",
     }),
     writeToken: flag({
-      help: "Require Authorization: Bearer TOKEN on PUT and POST (reads stay open)",
+      help: "Require Authorization: Bearer TOKEN on PUT and POST, /cas/ and /ac/ alike (reads stay open)",
       default: "",
       parse: parseString,
       env: ["CAS_WRITE_TOKEN"],

@@ -177,29 +177,30 @@ describe("cache.ts against a real origin", () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toBe("invalid_key");
     expect((await fetch(`${cache.url}/nope`)).status).toBe(404);
-    const put = await fetch(`${cache.url}/cas/${sha256(randomBytes(4))}`, { method: "PUT", body: "x" });
-    expect(put.status).toBe(405);
-    expect(put.headers.get("allow")).toBe("GET, HEAD");
+    const del = await fetch(`${cache.url}/cas/${sha256(randomBytes(4))}`, { method: "DELETE" });
+    expect(del.status).toBe(405);
+    expect(del.headers.get("allow")).toBe("GET, HEAD, PUT");
   });
 
-  test("every route answers other methods than GET and HEAD with 405 and Allow: GET, HEAD", async () => {
+  test("every route answers methods it does not take with 405 and Allow (GET, HEAD; PUT too on /cas/, /ac/)", async () => {
     const key = sha256(randomBytes(4));
-    const asks: Array<[string, string]> = [
-      ["POST", "/stats"],
-      ["PROPFIND", "/healthz"],
-      ["DELETE", "/readyz"],
-      ["POST", "/metrics"],
-      ["DELETE", `/cas/${key}`],
-      ["POST", `/_peer/cas/${key}`],
-      ["PUT", `/_peer/cas/${key}`],
+    const asks: Array<[string, string, string]> = [
+      ["POST", "/stats", "GET, HEAD"],
+      ["PROPFIND", "/healthz", "GET, HEAD"],
+      ["DELETE", "/readyz", "GET, HEAD"],
+      ["POST", "/metrics", "GET, HEAD"],
+      ["DELETE", `/cas/${key}`, "GET, HEAD, PUT"],
+      ["DELETE", `/ac/${key}`, "GET, HEAD, PUT"],
+      ["POST", `/_peer/cas/${key}`, "GET, HEAD"],
+      ["PUT", `/_peer/cas/${key}`, "GET, HEAD"],
     ];
-    for (const [method, path] of asks) {
+    for (const [method, path, allow] of asks) {
       const res = await fetch(`${cache.url}${path}`, { method });
       expect({ method, path, status: res.status, allow: res.headers.get("allow") }).toEqual({
         method,
         path,
         status: 405,
-        allow: "GET, HEAD",
+        allow,
       });
       expect(await res.json()).toMatchObject({ error: "method_not_allowed" });
     }

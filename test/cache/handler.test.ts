@@ -103,6 +103,8 @@ function cache(
     logger: silentLogger,
     bypass: options.bypass ?? true,
     accessLog: false,
+    origin: options.origin ?? origin,
+    timeoutMs: options.timeoutMs ?? 10_000,
   });
   return { handler, group, peers, get: async (path, init) => await handler.fetch(new Request(`${BASE}${path}`, init)) };
 }
@@ -244,24 +246,25 @@ describe("blobs", () => {
 });
 
 describe("routes", () => {
-  test("every route answers other methods than GET and HEAD with 405 and Allow: GET, HEAD", async () => {
+  test("every route answers methods it does not take with 405 and Allow (GET, HEAD; PUT too on /cas/, /ac/)", async () => {
     const c = cache();
     const key = sha256(randomBytes(4));
-    for (const [method, path] of [
-      ["PUT", `/cas/${key}`],
-      ["DELETE", `/cas/${key}`],
-      ["POST", `${PEER_PATH}${key}`],
-      ["POST", "/stats"],
-      ["PROPFIND", "/healthz"],
-      ["DELETE", "/readyz"],
-      ["POST", "/metrics"],
+    for (const [method, path, allow] of [
+      ["DELETE", `/cas/${key}`, "GET, HEAD, PUT"],
+      ["POST", `/ac/${key}`, "GET, HEAD, PUT"],
+      ["PUT", `${PEER_PATH}${key}`, "GET, HEAD"],
+      ["POST", `${PEER_PATH}${key}`, "GET, HEAD"],
+      ["POST", "/stats", "GET, HEAD"],
+      ["PROPFIND", "/healthz", "GET, HEAD"],
+      ["DELETE", "/readyz", "GET, HEAD"],
+      ["POST", "/metrics", "GET, HEAD"],
     ] as const) {
       const res = await c.get(path, { method });
       expect({ method, path, status: res.status, allow: res.headers.get("allow") }).toEqual({
         method,
         path,
         status: 405,
-        allow: "GET, HEAD",
+        allow,
       });
       expect(await res.json()).toMatchObject({ error: "method_not_allowed" });
     }
@@ -309,6 +312,68 @@ describe("routes", () => {
     expect(metrics).toContain("cas_cache_gets_total 0");
     expect(metrics).toContain('cas_cache_items{cache="main"} 0');
     expect(metrics).toContain('cas_http_requests_total{method="GET",route="/healthz",status="200"} 1');
+  });
+});
+
+describe("uploads and the action cache, handed to the origin", () => {
+  const acKey = () => sha256(randomBytes(8));
+
+  test("PUT /cas/<hash> through the cache is stored by the origin, which verifies it; the next GET misses, then hits", async () => {
+    const c = cache();
+    const data = randomBytes(3000);
+    const key = sha256(data);
+    const before = originGets;
+    const put = await c.get(`/cas/${key}`, { method: "PUT", body: data });
+    expect(put.status).toBe(201);
+    expect(await put.json()).toEqual({ hash: key, size: 3000 });
+    expect(put.headers.get("location")).toBe(`/cas/${key}`);
+    expect((await c.get(`/cas/${key}`, { method: "PUT", body: data })).status).toBe(200);
+    const wrong = await c.get(`/cas/${sha256(randomBytes(8))}`, { method: "PUT", body: data });
+    expect(await errorOf(wrong)).toMatchObject({ status: 400, error: "digest_mismatch" });
+    expect(originGets).toBe(before);
+    expect((await c.get(`/cas/${key}`)).headers.get("x-cache")).toBe("MISS");
+    expect((await c.get(`/cas/${key}`)).headers.get("x-cache")).toBe("HIT");
+  });
+
+  test("/ac/ reads always reach the origin: a replacement made there is seen at once", async () => {
+    const c = cache();
+    const key = acKey();
+    expect(await errorOf(await c.get(`/ac/${key}`))).toMatchObject({ status: 404, error: "not_found" });
+    expect((await c.get(`/ac/${key}`, { method: "PUT", body: "first" })).status).toBe(201);
+    const first = await c.get(`/ac/${key}`);
+    expect(await first.text()).toBe("first");
+    expect(first.headers.get("etag")).toBe(`"${sha256(new TextEncoder().encode("first"))}"`);
+    expect(first.headers.get("cache-control")).toBe("no-cache");
+    expect(first.headers.get("x-cache")).toBeNull();
+    // Replaced behind the cache's back, straight at the origin.
+    expect((await fetch(`${origin}/ac/${key}`, { method: "PUT", body: "second" })).status).toBe(200);
+    expect(await (await c.get(`/ac/${key.toUpperCase()}`)).text()).toBe("second");
+    const etag = `"${sha256(new TextEncoder().encode("second"))}"`;
+    const unchanged = await c.get(`/ac/${key}`, { headers: { "if-none-match": etag } });
+    expect([unchanged.status, unchanged.headers.get("etag")]).toEqual([304, etag]);
+    const head = await c.get(`/ac/${key}`, { method: "HEAD" });
+    expect([head.status, head.headers.get("content-length"), await head.text()]).toEqual([200, "6", ""]);
+    expect(c.group.stats().Gets).toBe(0);
+  });
+
+  test("an instance prefix is dropped on both kinds; a bad /ac/ key is 400 without asking the origin", async () => {
+    const c = cache();
+    const key = await put(randomBytes(900));
+    expect((await c.get(`/main/cas/${key}`)).status).toBe(200);
+    const ac = acKey();
+    expect((await c.get(`/a/b/ac/${ac}`, { method: "PUT", body: "entry" })).status).toBe(201);
+    expect(await (await c.get(`/ac/${ac}`)).text()).toBe("entry");
+    expect(await errorOf(await c.get(`/ac/${"x".repeat(64)}`))).toMatchObject({ status: 400, error: "invalid_key" });
+  });
+
+  test("an unreachable origin is 502 upstream_unavailable for uploads and /ac/ alike", async () => {
+    const c = cache({ origin: nowhere() });
+    for (const [path, init] of [
+      [`/ac/${acKey()}`, {}],
+      [`/cas/${sha256(randomBytes(4))}`, { method: "PUT", body: "x" }],
+    ] as const) {
+      expect(await errorOf(await c.get(path, init))).toMatchObject({ status: 502, error: "upstream_unavailable" });
+    }
   });
 });
 

@@ -31,6 +31,8 @@ describe("client flags", () => {
     expect(c.report).toEqual({ kind: "json" });
     expect(c.verify).toBe(true);
     expect(c.metricsPort).toBeUndefined();
+    expect(c.workload).toBe("default");
+    expect(parse([], { ATTACK_WORKLOAD: "build-cache" }).workload).toBe("build-cache");
   });
 
   test("the original system's environment variables work, and flags beat them", () => {
@@ -163,6 +165,8 @@ describe("client flags", () => {
       [["--blobs", "0"], 'invalid value "0" for --blobs'],
       [["--method", "PUT"], "--method applies only with --url"],
       [["--body", "x"], "--body applies only with --url"],
+      [["--workload", "bazel"], 'invalid value "bazel" for --workload: expected default or build-cache'],
+      [["--url", "http://x/", "--workload", "build-cache"], "--workload applies only without --url or --targets"],
       [["--bogus"], 'unknown flag "--bogus"'],
       [["--format", "xml"], 'invalid value "xml" for --format: expected "http" or "json"'],
       [["--results-format", "gob"], 'invalid value "gob" for --results-format: expected "json" or "csv"'],
@@ -636,6 +640,43 @@ describe("default flow against real server and cache processes", () => {
     } finally {
       await guarded.stop();
       rmSync(tokenDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("--workload build-cache against real server and cache processes", () => {
+  test("seeds the actions, then looks up, fetches and uploads through the cache, with figures by kind", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "cas-client-build-cache-"));
+    const args = ["--host", "127.0.0.1", "--port", "0"];
+    const server = await startProgram("server.ts", [...args, "--data-dir", dataDir, "--write-token", "tk"]);
+    const cache = await startProgram("cache.ts", [...args, "--origin", server.url, "--stats-interval", "0"]);
+    try {
+      const run = await runClient([
+        ...["--server", server.url, "--cache", cache.url, "--workload", "build-cache", "--write-token", "tk"],
+        ...["--blobs", "5", "--size", "2000", "--hit-ratio", "0.75", "--rate", "40", "--duration", "1s"],
+      ]);
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as Report;
+      expect(report.requests).toBe(40);
+      expect(report.cas.integrity_failures).toBe(0);
+      // Steps 0-2 hit (4 requests each), 3 misses (a lookup and 4 PUTs), 4-6 hit, 7 misses, 8 hits, and 9 is
+      // cut short after its lookup and first fetch: 10 lookups of which 2 find nothing, 22 fetches, 8 PUTs.
+      const byKind = Object.fromEntries(
+        Object.entries(report.cas.by_target as Report).map(([name, g]) => [name, [g.requests, g.status_codes]]),
+      );
+      expect(byKind).toEqual({
+        ac: [10, { "200": 8, "404": 2 }],
+        cas: [22, { "200": 22 }],
+        put: [8, { "201": 8 }],
+      });
+      // The new actions' results reached the origin through the cache: 5 + 2 entries, 15 + 6 blobs.
+      const status = (await (await fetch(`${server.url}/status`)).json()) as Report;
+      expect([status.ac.entries, status.cas.blobs]).toEqual([7, 21]);
+      // Only the fetches carried X-Cache: the cache holds blobs, never entries.
+      expect(report.cas.x_cache.hit + report.cas.x_cache.miss).toBe(22);
+    } finally {
+      await Promise.all([cache.stop(), server.stop()]);
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,8 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { digestHex, hasherFor, matchesKey, parseKey } from "../../lib/common/key.ts";
-
-const EMPTY_SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+import {
+  EMPTY_SHA1,
+  EMPTY_SHA256,
+  digestHex,
+  hasherFor,
+  isEmptyBlob,
+  matchesKey,
+  parseActionKey,
+  parseKey,
+} from "../../lib/common/key.ts";
 const ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
 describe("parseKey()", () => {
@@ -50,5 +56,24 @@ describe("hashing", () => {
     expect(matchesKey(parseKey(ABC_SHA256)!, data)).toBe(true);
     expect(matchesKey(parseKey(EMPTY_SHA256)!, data)).toBe(false);
     expect(matchesKey(parseKey(digestHex("sha1", data))!, data)).toBe(true);
+  });
+});
+
+describe("the empty blob and action keys", () => {
+  test("EMPTY_SHA256 and EMPTY_SHA1 are the digests of no bytes; isEmptyBlob() knows only those", () => {
+    expect(digestHex("sha256", "")).toBe(EMPTY_SHA256);
+    expect(digestHex("sha1", "")).toBe(EMPTY_SHA1);
+    expect(isEmptyBlob(parseKey(EMPTY_SHA256.toUpperCase())!)).toBe(true);
+    expect(isEmptyBlob(parseKey(EMPTY_SHA1)!)).toBe(true);
+    expect(isEmptyBlob(parseKey(ABC_SHA256)!)).toBe(false);
+    // The SHA-256 of nothing is not an empty blob under SHA-1's name (wrong length), nor the other way round.
+    expect(isEmptyBlob({ algorithm: "sha1", hex: EMPTY_SHA256 })).toBe(false);
+  });
+
+  test("parseActionKey() takes exactly 64 hex digits, lowercased", () => {
+    expect(parseActionKey(ABC_SHA256.toUpperCase())).toBe(ABC_SHA256);
+    for (const raw of ["", EMPTY_SHA1, "a".repeat(63), "a".repeat(65), "g".repeat(64), "a".repeat(61) + "%2f"]) {
+      expect(parseActionKey(raw)).toBeUndefined();
+    }
   });
 });

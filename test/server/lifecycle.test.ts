@@ -62,8 +62,8 @@ test("a restart keeps every blob, and SIGTERM on an idle server exits 0", async 
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(blob);
   }
   const metrics = await (await fetch(`${second.url}/metrics`)).text();
-  expect(metrics).toContain(`cas_store_blobs ${keys.length}\n`);
-  expect(metrics).toContain(`cas_store_bytes ${2 * (3 + 50_000)}\n`);
+  expect(metrics).toContain(`cas_store_blobs{kind="cas"} ${keys.length}\n`);
+  expect(metrics).toContain(`cas_store_bytes{kind="cas"} ${2 * (3 + 50_000)}\n`);
   expect(
     second.logs.some((line) => line.includes('"msg":"listening"') && line.includes(`"blobs":${keys.length}`)),
   ).toBe(true);

@@ -143,9 +143,9 @@ describe("other routes", () => {
   test("GET /metrics has the store metrics and route patterns, never raw paths", async () => {
     await fetch(`${server.url}/cas/${missing}`);
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    expect(text).toContain("cas_store_blobs 2\n");
-    expect(text).toContain("cas_store_bytes 50000\n");
-    expect(text).toContain("cas_store_written_bytes_total 50000\n");
+    expect(text).toContain('cas_store_blobs{kind="cas"} 2\n');
+    expect(text).toContain('cas_store_bytes{kind="cas"} 50000\n');
+    expect(text).toContain('cas_store_written_bytes_total{kind="cas"} 50000\n');
     expect(text).toContain("cas_store_digest_mismatches_total ");
     expect(text).toContain('cas_http_requests_total{method="PUT",route="/cas/:hash",status="201"} 2');
     expect(text).toContain('cas_http_requests_total{method="GET",route="/cas/:hash",status="404"}');
@@ -198,6 +198,7 @@ describe("command line", () => {
       "--host HOST",
       "--data-dir DIR",
       "--max-blob-bytes",
+      "--max-ac-bytes",
       "--max-bytes",
       "--write-token",
       "--read-cache-bytes",
@@ -213,6 +214,7 @@ describe("command line", () => {
       "CAS_DATA_DIR",
       "CAS_WRITE_TOKEN",
       "CAS_MAX_BYTES",
+      "CAS_MAX_AC_BYTES",
       "LOG_LEVEL",
     ]) {
       expect(stdout).toContain(env);

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestHex, parseKey, type BlobKey } from "../../lib/common/key.ts";
-import { StoreError, fileStream, openStore } from "../../lib/server/store.ts";
+import { AC_HEADER_BYTES, StoreError, fileStream, openStore } from "../../lib/server/store.ts";
 import { requireMount } from "../support/requires.ts";
 import { filesUnder } from "../support/server-process.ts";
 import { mountTmpfs } from "../support/tmpfs.ts";
@@ -36,7 +36,16 @@ describe("openStore()", () => {
   test("openStore() creates the data dir and an empty tmp dir", async () => {
     const store = await openStore(join(dir, "nested", "data"));
     expect(readdirSync(join(dir, "nested", "data"))).toEqual(["tmp"]);
-    expect(store.stats()).toEqual({ blobs: 0, bytes: 0, writtenBytes: 0, digestMismatches: 0 });
+    expect(store.stats()).toEqual({
+      blobs: 0,
+      bytes: 0,
+      writtenBytes: 0,
+      digestMismatches: 0,
+      acEntries: 0,
+      acBytes: 0,
+      acWrittenBytes: 0,
+      reservedBytes: 0,
+    });
   });
 
   test("openStore() removes temp leftovers and counts only well-placed blobs", async () => {
@@ -69,7 +78,16 @@ describe("BlobStore.put()", () => {
     expect(store.pathOf(key)).toBe(path);
     expect(new Uint8Array(await readFile(path))).toEqual(blob);
     expect(await store.put(key, chunks(blob))).toEqual({ key, size: blob.length, created: false });
-    expect(store.stats()).toEqual({ blobs: 1, bytes: blob.length, writtenBytes: blob.length, digestMismatches: 0 });
+    expect(store.stats()).toEqual({
+      blobs: 1,
+      bytes: blob.length,
+      writtenBytes: blob.length,
+      digestMismatches: 0,
+      acEntries: 0,
+      acBytes: 0,
+      acWrittenBytes: 0,
+      reservedBytes: 0,
+    });
     expect(filesUnder(dir)).toEqual([`sha256/${key.hex.slice(0, 2)}/${key.hex}`]);
   });
 
@@ -128,7 +146,7 @@ describe("BlobStore.put()", () => {
     await expect(put).rejects.toBeInstanceOf(StoreError);
     await expect(put).rejects.toMatchObject({ code: "digest_mismatch" });
     expect(filesUnder(dir)).toEqual([]);
-    expect(store.stats()).toEqual({ blobs: 0, bytes: 0, writtenBytes: 0, digestMismatches: 1 });
+    expect(store.stats()).toMatchObject({ blobs: 0, bytes: 0, writtenBytes: 0, digestMismatches: 1, reservedBytes: 0 });
   });
 
   test("put() of a stored key still refuses a body that does not match", async () => {
@@ -235,5 +253,143 @@ describe("BlobStore reads", () => {
   test("pathOf() refuses a key that is not lowercase hex", async () => {
     const store = await openStore(dir);
     expect(() => store.pathOf({ algorithm: "sha256", hex: "../../etc/passwd" })).toThrow(TypeError);
+  });
+});
+
+describe("BlobStore action-cache entries", () => {
+  const key = "ab".repeat(32);
+
+  async function readEntry(store: Awaited<ReturnType<typeof openStore>>, k = key): Promise<string | undefined> {
+    const entry = await store.openAction(k);
+    if (entry === undefined) return undefined;
+    return new Response(fileStream(entry.handle, AC_HEADER_BYTES, AC_HEADER_BYTES + entry.size)).text();
+  }
+
+  test("putAction() stores an entry under <dir>/ac/<2 hex>/<key> with its content's SHA-256", async () => {
+    const store = await openStore(dir);
+    const result = await store.putAction(key, chunks(text("first entry")));
+    expect(result).toEqual({ size: 11, digest: digestHex("sha256", "first entry"), created: true });
+    expect(store.acPathOf(key)).toBe(join(dir, "ac", "ab", key));
+    const entry = await store.openAction(key);
+    expect(entry?.digest).toBe(digestHex("sha256", "first entry"));
+    await entry?.handle.close();
+    expect(await readEntry(store)).toBe("first entry");
+    expect(store.stats()).toMatchObject({ acEntries: 1, acBytes: 11, acWrittenBytes: 11, blobs: 0, bytes: 0 });
+  });
+
+  test("putAction() replaces an entry; the counts follow the new size", async () => {
+    const store = await openStore(dir);
+    await store.putAction(key, chunks(text("a long first entry")));
+    const second = await store.putAction(key, chunks(text("short")));
+    expect(second.created).toBe(false);
+    expect(await readEntry(store)).toBe("short");
+    expect(store.stats()).toMatchObject({ acEntries: 1, acBytes: 5, acWrittenBytes: 23 });
+    expect(filesUnder(join(dir, "tmp"))).toEqual([]);
+  });
+
+  test("a reader that opened the old entry reads it whole while a replacement lands", async () => {
+    const store = await openStore(dir);
+    const old = new Uint8Array(500_000).fill(1);
+    await store.putAction(key, chunks(old, 65536));
+    const opened = await store.openAction(key);
+    await store.putAction(key, chunks(new Uint8Array(500_000).fill(2), 65536));
+    const seen = new Uint8Array(
+      await new Response(fileStream(opened!.handle, AC_HEADER_BYTES, AC_HEADER_BYTES + opened!.size)).arrayBuffer(),
+    );
+    expect(seen).toEqual(old);
+    const now = await store.openAction(key);
+    expect(now?.digest).toBe(digestHex("sha256", new Uint8Array(500_000).fill(2)));
+    await now?.handle.close();
+  });
+
+  test("the put that finishes last wins, whichever started first", async () => {
+    const store = await openStore(dir);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      yield text("started first, ");
+      await gate;
+      yield text("finished last");
+    }
+    const first = store.putAction(key, slow());
+    await store.putAction(key, chunks(text("started second, finished first")));
+    expect(await readEntry(store)).toBe("started second, finished first");
+    release();
+    await first;
+    expect(await readEntry(store)).toBe("started first, finished last");
+    expect(store.stats()).toMatchObject({ acEntries: 1, acBytes: 28 });
+  });
+
+  test("onCommit() runs once per landed entry, in landing order, with the content when it was retained", async () => {
+    const store = await openStore(dir);
+    const seen: [number, string | undefined][] = [];
+    const onCommit = ({ size, bytes }: { size: number; bytes: Uint8Array | undefined }) =>
+      seen.push([size, bytes === undefined ? undefined : new TextDecoder().decode(bytes)]);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      yield text("lands ");
+      await gate;
+      yield text("last");
+    }
+    const last = store.putAction(key, slow(), { retainUpTo: 100, onCommit });
+    await store.putAction(key, chunks(text("lands first"), 3), { retainUpTo: 100, onCommit });
+    await store.putAction(key, chunks(text("too long to keep")), { retainUpTo: 5, onCommit });
+    release();
+    await last;
+    await expect(
+      store.putAction(key, chunks(text("x".repeat(30))), { onCommit, declaredSize: 1e12 }),
+    ).rejects.toThrow();
+    expect(seen).toEqual([
+      [11, "lands first"],
+      [16, undefined],
+      [10, "lands last"],
+    ]);
+  });
+
+  test("a failed or too large put leaves the old entry as it was", async () => {
+    const store = await openStore(dir, { maxAcBytes: 20 });
+    await store.putAction(key, chunks(text("kept")));
+    await expect(store.putAction(key, aborted(text("half a new entry")))).rejects.toThrow();
+    await expect(store.putAction(key, chunks(text("x".repeat(21))))).rejects.toMatchObject({ code: "too_large" });
+    await expect(store.putAction(key, chunks(text("")), { declaredSize: 21 })).rejects.toBeInstanceOf(StoreError);
+    expect(await readEntry(store)).toBe("kept");
+    expect(store.stats()).toMatchObject({ acEntries: 1, acBytes: 4, reservedBytes: 0 });
+    expect(filesUnder(join(dir, "tmp"))).toEqual([]);
+    // The limit is the action cache's own: a blob of the same size is fine.
+    const blob = text("x".repeat(21));
+    expect((await store.put(sha256Key(blob), chunks(blob))).created).toBe(true);
+  });
+
+  test("the quota counts blobs and entries together", async () => {
+    const store = await openStore(dir, { maxBytes: 100 });
+    await store.putAction(key, chunks(text("e".repeat(60))));
+    const blob = text("b".repeat(50));
+    await expect(store.put(sha256Key(blob), chunks(blob))).rejects.toMatchObject({ code: "insufficient_storage" });
+    await store.put(sha256Key(text("b".repeat(40))), chunks(text("b".repeat(40))));
+    expect(await store.ready()).toBe(false);
+    await expect(store.putAction("cd".repeat(32), chunks(text("1")))).rejects.toMatchObject({
+      code: "insufficient_storage",
+    });
+  });
+
+  test("openStore() counts the entries found, skipping misplaced and truncated files", async () => {
+    const first = await openStore(dir);
+    await first.putAction(key, chunks(text("twelve bytes")));
+    await first.putAction("cd".repeat(32), chunks(text("")));
+    await mkdir(join(dir, "ac", "ee"), { recursive: true });
+    await writeFile(join(dir, "ac", "ee", "ff".repeat(32)), "misplaced, and longer than a header..");
+    await writeFile(join(dir, "ac", "ee", "ee".repeat(32)), "short");
+    const store = await openStore(dir);
+    expect(store.stats()).toMatchObject({ acEntries: 2, acBytes: 12 });
+    expect(await readEntry(store)).toBe("twelve bytes");
+    expect(await readEntry(store, "cd".repeat(32))).toBe("");
+  });
+
+  test("openAction() answers undefined for a missing entry; acPathOf() refuses what is not a key", async () => {
+    const store = await openStore(dir);
+    expect(await store.openAction(key)).toBeUndefined();
+    expect(() => store.acPathOf("../" + "a".repeat(61))).toThrow(TypeError);
+    expect(() => store.acPathOf("AB".repeat(32))).toThrow(TypeError);
   });
 });

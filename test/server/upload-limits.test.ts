@@ -158,6 +158,38 @@ describe("the handler over a real socket", () => {
   });
 });
 
+describe("action-cache uploads over a real socket", () => {
+  let dir: string;
+  let server: ReturnType<typeof Bun.serve>;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "cas-upload-limits-ac-"));
+    const cas = createCasServer({
+      store: await openStore(dir),
+      uploadRate: { graceMs: 300, minBytesPerSecond: 1000 },
+      maxUploads: 1,
+    });
+    server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 120, fetch: cas.fetch });
+  });
+  afterEach(async () => {
+    await server.stop(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a dripping /ac/ PUT holds an upload slot, then gets 408 upload_too_slow, leaving no entry", async () => {
+    const key = "ab".repeat(32);
+    const conn = await rawConnect(server.port!);
+    conn.write(`PUT /ac/${key} HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n`);
+    const timer = setInterval(() => conn.write("x"), 50);
+    await Bun.sleep(100);
+    const refused = await fetch(`${server.url}ac/${"cd".repeat(32)}`, { method: "PUT", body: "x" });
+    expect(refused.status).toBe(503);
+    const raw = await conn.received(20_000).finally(() => clearInterval(timer));
+    expect(statusOf(raw)).toBe(408);
+    expect((await fetch(`${server.url}ac/${key}`)).status).toBe(404);
+    expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+  });
+});
+
 describe("server.ts flags", () => {
   test("--upload-grace, --upload-min-rate (CAS_UPLOAD_MIN_RATE) and --max-uploads bound a real server", async () => {
     const server = await startServer(["--upload-grace", "300ms", "--max-uploads", "1"], {

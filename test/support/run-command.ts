@@ -12,6 +12,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Written to the command's standard input, which is then closed. */
   input?: string;
+  /** Kill the command (SIGKILL) if it runs longer than this. @default no limit */
+  timeoutMs?: number;
 }
 
 /** Spawns `argv` and waits for it, reading both outputs while it runs so that neither pipe fills up. */
@@ -22,6 +24,7 @@ export async function runCommand(argv: readonly string[], options: RunOptions = 
     stdin: options.input === undefined ? "ignore" : new Blob([options.input]),
     stdout: "pipe",
     stderr: "pipe",
+    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs, killSignal: "SIGKILL" }),
   });
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),

@@ -8,8 +8,9 @@ import { resolve } from "node:path";
 import { PROJECT_ROOT } from "../../../lib/common/program-process.ts";
 import { docker, hasImage } from "./docker-cli.ts";
 import { figure, seconds } from "./figures.ts";
+import { ON_CI } from "../requires.ts";
 
-export const ON_CI = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
+export { ON_CI };
 
 // `any`: parsed YAML; the compose tests vouch for its shape.
 type Obj = Record<string, any>;
