@@ -96,6 +96,11 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Accept any TLS certificate. @default false */
   insecure?: boolean;
+  /**
+   * The connection pool to send on, left open at the end: a warm-up's, so that the schedule starts on connections
+   * already open. `keepAlive` and `insecure` are then the pool's. @default a pool of the run's own, closed after it
+   */
+  client?: Http1Client;
   onResult: (r: ShotResult) => void;
 }
 
@@ -159,7 +164,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }
   const pacer = shardPacer(options.pacer ?? constantPacer(rate, durationMs * 1e6), shard);
   const timeoutNs = timeoutMs === 0 ? Infinity : timeoutMs * 1e6;
-  const client = new Http1Client({ keepAlive, insecure: options.insecure ?? false });
+  const client = options.client ?? new Http1Client({ keepAlive, insecure: options.insecure ?? false });
   const prepared = new WeakMap<Target, PreparedRequest | Error>();
   const waitCell = new Int32Array(new SharedArrayBuffer(4));
   const wake = new WakeTimer(() => pump());
@@ -417,7 +422,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
     settled = true;
     clearInterval(queueSweeper);
     signal?.removeEventListener("abort", onAbort);
-    client.close();
+    if (options.client === undefined) client.close();
     if (failure !== undefined) rejectRun(failure.error);
     else {
       const summary: LoadSummary = { started: startEpoch, ended: epoch(Bun.nanoseconds()), requests: seq, stoppedBy };

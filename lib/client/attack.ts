@@ -4,6 +4,8 @@
  * or the signal aborts, streaming each result to `--results`, then write the reports and judge the run against
  * its thresholds. Returns the exit code (0, 1, 2, 3 or 130); prints failures as one line on stderr.
  */
+import { Http1Client } from "../loadgen/http1-client.ts";
+import { warmUp } from "./warmup.ts";
 import { writeFileSync } from "node:fs";
 import { AttackMetrics, type AttackMetricsOptions, type AttackSummary } from "../report/attack-metrics.ts";
 import type { GeneratorStart } from "../report/generator-start.ts";
@@ -60,20 +62,21 @@ interface Plan {
   caches: string[];
 }
 
+/** Where the run writes, and its one-line failures: 1 for a run that failed, 2 for bad input. */
+function outputs(deps: AttackDeps) {
+  const stdout = deps.stdout ?? ((text: string) => void process.stdout.write(text));
+  const stderr = deps.stderr ?? ((text: string) => void process.stderr.write(text));
+  const failWith = (code: number) => (message: string) => {
+    stderr(`client: ${message}\n`);
+    return code;
+  };
+  return { stdout, stderr, fail: failWith(1), badInput: failWith(2) };
+}
+
 /** Runs the whole client flow; resolves with the process exit code. */
 export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise<number> {
   const { logger } = deps;
-  const stdout = deps.stdout ?? ((text: string) => void process.stdout.write(text));
-  const stderr = deps.stderr ?? ((text: string) => void process.stderr.write(text));
-  const fail = (message: string) => {
-    stderr(`client: ${message}\n`);
-    return 1;
-  };
-
-  const badInput = (message: string) => {
-    stderr(`client: ${message}\n`);
-    return 2;
-  };
+  const { stderr, fail, badInput } = outputs(deps);
 
   let plan: Plan;
   try {
@@ -99,6 +102,43 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   if (unknown !== undefined) return badInput(unknown);
   if (deps.signal?.aborted) logger.warn("interrupted before the attack started");
 
+  const shape: RateShape =
+    config.steps.length > 0 ? { kind: "steps", rates: config.steps, stepMs: config.stepDuration } : config.rate;
+  // one pool for the warm-up and the run, so the schedule starts on the connections the warm-up opened
+  const pool = new Http1Client({ keepAlive: true, insecure: false });
+  try {
+    return await attackWithPool(config, deps, logger, plan, thresholds, shape, pool);
+  } finally {
+    pool.close();
+  }
+}
+
+/** The rest of a run, once its plan and thresholds are known, on `pool`: warm-up, schedule, reports, verdict. */
+async function attackWithPool(
+  config: ClientConfig,
+  deps: AttackDeps,
+  logger: Logger,
+  plan: Plan,
+  thresholds: readonly Threshold[],
+  shape: RateShape,
+  pool: Http1Client,
+): Promise<number> {
+  const { stdout, stderr, fail, badInput } = outputs(deps);
+  const warmup = await warmUp({
+    next: plan.next,
+    shape,
+    durationMs: config.warmup,
+    ...(config.startAt !== undefined && { startAt: config.startAt }),
+    ...(config.shard && { shard: config.shard }),
+    maxInflight: config.maxInflight,
+    timeoutMs: config.timeout,
+    ...(deps.signal && { signal: deps.signal }),
+    client: pool,
+  });
+  if (warmup.requests > 0) {
+    logger.info("warmed up", { ms: Math.round(warmup.durationMs), requests: warmup.requests, errors: warmup.errors });
+  }
+  // after the warm-up, so the caches' counters speak of the measured requests only
   const statsBefore = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
 
   let endpoint: MetricsEndpoint | undefined;
@@ -125,8 +165,6 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
     ...(reportKind.kind === "hist" && { buckets: reportKind.buckets }),
     unpaced: config.steps.length === 0 && config.rate.kind === "constant" && config.rate.perSecond === 0,
   };
-  const shape: RateShape =
-    config.steps.length > 0 ? { kind: "steps", rates: config.steps, stepMs: config.stepDuration } : config.rate;
   const schedule = buildSchedule(shape, config.duration);
   const progress: Progress | undefined = progressWanted(config.quiet, deps.stderrIsTty ?? process.stderr.isTTY === true)
     ? startProgress({ durationMs: config.findMax ? config.maxTime : schedule.durationNs / 1e6, write: stderr })
@@ -147,8 +185,8 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   let ran: Ran;
   try {
     ran = config.findMax
-      ? await searchCapacity(config, plan, thresholds, metricsOptions, sink, deps.signal, logger)
-      : await runSchedule(config, plan, schedule, metricsOptions, sink, deps.signal);
+      ? await searchCapacity(config, plan, thresholds, metricsOptions, sink, deps.signal, logger, pool)
+      : await runSchedule(config, plan, schedule, metricsOptions, sink, deps.signal, pool);
     results?.close();
   } catch (err) {
     // only the results file can fail a run: the generator reports every request's failure as data
@@ -164,6 +202,7 @@ export async function runAttack(config: ClientConfig, deps: AttackDeps): Promise
   const statsAfter = plan.caches.length > 0 ? await fetchCacheStats(plan.caches) : {};
   const extras: CasExtras = casExtras(plan, statsBefore, statsAfter);
   if (ran.starts) extras.starts = ran.starts;
+  if (warmup.requests > 0) extras.warmup = warmup;
   let code: number;
   if (ran.capacity) {
     // a search is judged step by step; its verdict says what the steps found
@@ -212,6 +251,7 @@ async function runSchedule(
   metricsOptions: AttackMetricsOptions,
   sink: (r: ShotResult) => void,
   signal: AbortSignal | undefined,
+  pool: Http1Client,
 ): Promise<Ran> {
   const whole = schedule.steps.length === 0 ? new AttackMetrics(metricsOptions) : undefined;
   const stepMetrics = whole === undefined ? new StepMetrics(schedule.steps, metricsOptions) : undefined;
@@ -225,6 +265,7 @@ async function runSchedule(
     maxInflight: config.maxInflight,
     timeoutMs: config.timeout,
     ...(signal && { signal }),
+    client: pool,
     onResult(r) {
       if (whole) whole.add(r);
       else stepMetrics!.add(schedule.stepOf(r.seq), r);
@@ -257,6 +298,7 @@ async function searchCapacity(
   sink: (r: ShotResult) => void,
   signal: AbortSignal | undefined,
   logger: Logger,
+  pool: Http1Client,
 ): Promise<Ran> {
   const run = await runFindMax({
     startRate: config.rate.kind === "constant" ? config.rate.perSecond : 0,
@@ -265,7 +307,13 @@ async function searchCapacity(
     maxTimeMs: config.maxTime,
     thresholds,
     maxSendLagMs: config.maxSendLag,
-    load: { next: plan.next, maxInflight: config.maxInflight, timeoutMs: config.timeout, ...(signal && { signal }) },
+    load: {
+      next: plan.next,
+      maxInflight: config.maxInflight,
+      timeoutMs: config.timeout,
+      ...(signal && { signal }),
+      client: pool,
+    },
     metrics: metricsOptions,
     onResult: sink,
     onStep: (step) =>

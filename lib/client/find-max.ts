@@ -26,7 +26,7 @@ export interface FindMaxOptions {
   thresholds: readonly Threshold[];
   maxSendLagMs: number;
   /** How each step's requests go out (all but the schedule, which the search sets). */
-  load: Pick<LoadOptions, "next" | "maxInflight" | "timeoutMs" | "signal">;
+  load: Pick<LoadOptions, "next" | "maxInflight" | "timeoutMs" | "signal" | "client">;
   /** Each step's metrics. */
   metrics?: AttackMetricsOptions;
   /** Every result of every step, its seq counted over the whole search. */

@@ -29,6 +29,7 @@ import { DEFAULT_MAX_SEND_LAG_MS } from "../report/verdict.ts";
 import { parseResultsFormat } from "./results-stream.ts";
 import { parseTargetFormat } from "./target-file.ts";
 import { parseUploadForm } from "./upload.ts";
+import { DEFAULT_WARMUP_MS } from "./warmup.ts";
 import { loadBody, parseHeader, parseTargetUrl } from "./url-targets.ts";
 import { parseDistribution, parseRatio, parseWorkloadKind, type Distribution } from "./workload.ts";
 
@@ -131,6 +132,16 @@ export const CLIENT_PROGRAM = defineProgram({
       env: ["ATTACK_STEP_DURATION"],
       metavar: "DURATION",
       defaultText: "10s",
+    }),
+    warmup: flag({
+      help:
+        "Before the schedule, send at its opening rate for this long on the same connections; those requests " +
+        "are not in the report (0 = none)",
+      default: DEFAULT_WARMUP_MS,
+      parse: parseDuration,
+      env: ["ATTACK_WARMUP"],
+      metavar: "DURATION",
+      defaultText: "1s",
     }),
     findMax: flag({
       help:

@@ -95,6 +95,13 @@ function summaryTable(s: AttackSummary, extras: CasExtras | undefined): string {
     ["Bytes out (total, mean)", `${s.bytesOut.total}, ${s.bytesOut.mean.toFixed(2)}`],
   ];
   rows.push(["Integrity failures", `${s.integrityFailures}`]);
+  if (extras?.warmup) {
+    const w = extras.warmup;
+    rows.push([
+      "Warm-up (not counted): duration, requests, errors",
+      `${d(w.durationMs * 1e6)}, ${w.requests}, ${w.errors}`,
+    ]);
+  }
   if (extras && extras.hitRatio !== null)
     rows.push(["Cache hit ratio (/stats)", `${(extras.hitRatio * 100).toFixed(2)}%`]);
   const observed = observedHitRatio(s);

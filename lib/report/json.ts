@@ -4,6 +4,7 @@
  * rates, thresholds, and the histograms and counts that let {@linkcode parseJsonReport} rebuild the summary
  * exactly, so reports from several generators merge. Pure.
  */
+import type { Warmup } from "../client/warmup.ts";
 import { observedHitRatio, summarize, type AttackSummary, type LagSummary } from "./attack-metrics.ts";
 import { parseRfc3339Nano, rfc3339Nano } from "./go-format.ts";
 import { HdrHistogram } from "./hdr-histogram.ts";
@@ -34,6 +35,8 @@ export interface CasExtras {
   capacity?: CapacityFinding;
   /** When each generator started against `--start-at`. */
   starts?: readonly GeneratorStart[];
+  /** The warm-up before the schedule (`--warmup`): not counted in any figure. */
+  warmup?: Warmup;
 }
 
 /** The `cas` key's content, snake_case like the rest of the report. */
@@ -68,6 +71,13 @@ export function casJson(summary: AttackSummary, extras: CasExtras): Record<strin
     }),
     ...(extras.capacity && {
       capacity: { rate: extras.capacity.rate, verdict: extras.capacity.line, exit_code: extras.capacity.code },
+    }),
+    ...(extras.warmup && {
+      warmup: {
+        duration: Math.round(extras.warmup.durationMs * 1e6),
+        requests: extras.warmup.requests,
+        errors: extras.warmup.errors,
+      },
     }),
     ...(extras.starts && {
       starts: extras.starts.map((s) => ({
@@ -254,6 +264,7 @@ export function parseJsonReport(report: unknown): { summary: AttackSummary; extr
   if (cas.steps !== undefined) extras.steps = stepsFrom(cas.steps);
   if (cas.capacity !== undefined) extras.capacity = capacityFrom(object(cas.capacity, "cas.capacity"));
   if (cas.starts !== undefined) extras.starts = startsFrom(cas.starts);
+  if (cas.warmup !== undefined) extras.warmup = warmupFrom(object(cas.warmup, "cas.warmup"));
   return { summary, extras };
 }
 
@@ -294,6 +305,14 @@ function capacityFrom(c: Record<string, unknown>): CapacityFinding {
   if (code !== 0 && code !== 1 && code !== 3) throw new ReportFormatError("cas.capacity.exit_code must be 0, 1 or 3");
   if (typeof c.verdict !== "string") throw new ReportFormatError("cas.capacity.verdict must be a string");
   return { rate: c.rate === null ? null : count(c.rate, "cas.capacity.rate"), line: c.verdict, code };
+}
+
+function warmupFrom(w: Record<string, unknown>): Warmup {
+  return {
+    durationMs: count(w.duration, "cas.warmup.duration") / 1e6,
+    requests: count(w.requests, "cas.warmup.requests"),
+    errors: count(w.errors, "cas.warmup.errors"),
+  };
 }
 
 function startsFrom(v: unknown): GeneratorStart[] {

@@ -89,6 +89,15 @@ export function mergeExtras(extras: readonly CasExtras[]): CasExtras {
   if (steps !== undefined) merged.steps = steps;
   const starts = extras.flatMap((e) => e.starts ?? []);
   if (starts.length > 0) merged.starts = starts;
+  // generators warm up side by side: the requests add up, the time is the longest one's
+  const warmups = extras.flatMap((e) => (e.warmup ? [e.warmup] : []));
+  if (warmups.length > 0) {
+    merged.warmup = {
+      durationMs: Math.max(...warmups.map((w) => w.durationMs)),
+      requests: warmups.reduce((n, w) => n + w.requests, 0),
+      errors: warmups.reduce((n, w) => n + w.errors, 0),
+    };
+  }
   return merged;
 }
 

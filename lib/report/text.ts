@@ -34,7 +34,7 @@ export function renderText(summary: AttackSummary): string {
 
 /**
  * The `--report text` output: vegeta's layout (unchanged, first), then what vegeta lacks: the target and
- * achieved rates, the generator's own lag and waits, when each generator started against `--start-at`, integrity
+ * achieved rates, the generator's own lag and waits, the warm-up (not counted), when each generator started against `--start-at`, integrity
  * failures, the per-target and per-X-Cache tables, the steps (with a `--find-max` search's verdict), and last the
  * thresholds with their measured values and the verdict.
  */
@@ -53,6 +53,10 @@ export function renderTextReport(summary: AttackSummary, extras?: CasExtras): st
     `Integrity\t[failures]\t${summary.integrityFailures}\n`;
   if (hitRatios.some((r) => r !== null)) {
     ours += `Hit Ratio\t[x-cache, /stats]\t${hitRatios.map((r) => (r === null ? "-" : pct(r))).join(", ")}\n`;
+  }
+  if (extras?.warmup) {
+    const w = extras.warmup;
+    ours += `Warm-up\t[duration, requests, errors]\t${d(Math.round(w.durationMs * 1e6))}, ${w.requests}, ${w.errors}\n`;
   }
   for (const start of extras?.starts ?? []) {
     const at = rfc3339Nano(epochNsFromMs(start.at));

@@ -41,11 +41,15 @@ export async function runClient(args: readonly string[], options: ClientRunOptio
   return { code, stdout, stderr };
 }
 
-/** The parent's environment without the client's own variables. */
+/**
+ * The parent's environment without the client's own variables, and without a warm-up (ATTACK_WARMUP=0): the
+ * tests count every request a target sees, and a warm-up sends its own. The warm-up's tests ask for one.
+ */
 export function cleanEnv(): Record<string, string> {
   const flags = [...Object.values(CLIENT_PROGRAM.flags), ...Object.values(REPORT_PROGRAM.flags)];
   const names = new Set(flags.flatMap((flag) => flag.env ?? []));
-  return Object.fromEntries(
+  const env = Object.fromEntries(
     Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !names.has(e[0])),
   );
+  return { ...env, ATTACK_WARMUP: "0" };
 }
