@@ -4,22 +4,13 @@
  * paying for both in the first second's latencies. Its results are counted apart and never in the report's figures.
  */
 import { runLoad, type LoadOptions } from "../loadgen.ts";
+import type { Warmup } from "../report/warmup.ts";
 import type { RateShape } from "./schedule.ts";
 
 /** Used when --warmup is not given: long enough for the JIT and the pool, short next to a run. */
 export const DEFAULT_WARMUP_MS = 1_000;
 /** A warm-up ends this long before --start-at at the latest, so that the schedule still starts on time. */
 const START_AT_MARGIN_MS = 200;
-
-/** What the warm-up did, for the report. */
-export interface Warmup {
-  /** How long it ran, ms (0 when there was none). */
-  durationMs: number;
-  /** Requests sent (none of them in the report's figures). */
-  requests: number;
-  /** Of those, how many failed: a target that does not answer shows here first. */
-  errors: number;
-}
 
 export interface WarmupOptions extends Pick<
   LoadOptions,

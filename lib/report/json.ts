@@ -4,7 +4,7 @@
  * rates, thresholds, and the histograms and counts that let {@linkcode parseJsonReport} rebuild the summary
  * exactly, so reports from several generators merge. Pure.
  */
-import type { Warmup } from "../client/warmup.ts";
+import type { Warmup } from "./warmup.ts";
 import { observedHitRatio, summarize, type AttackSummary, type LagSummary } from "./attack-metrics.ts";
 import { parseRfc3339Nano, rfc3339Nano } from "./go-format.ts";
 import { HdrHistogram } from "./hdr-histogram.ts";
