@@ -34,24 +34,21 @@ export function parseResultsFormat(raw: string): ResultsFormat {
 export function openResultsWriter(path: string, format: ResultsFormat): ResultsWriter {
   const fd = openSync(path, "w");
   const format1 = format === "json" ? formatResultJson : formatResultCsv;
-  let pending: string[] = [];
-  let pendingBytes = 0;
+  // one growing string: appending is cheaper per record than pushing to an array and joining it per block
+  let pending = "";
   let records = 0;
   let closed = false;
   const flush = () => {
     if (pending.length === 0) return;
-    const text = pending.join("");
-    pending = [];
-    pendingBytes = 0;
+    const text = pending;
+    pending = "";
     writeSync(fd, text);
   };
   return {
     write(r) {
-      const line = format1(r);
-      pending.push(line);
-      pendingBytes += line.length;
+      pending += format1(r);
       records++;
-      if (pendingBytes >= BLOCK) flush();
+      if (pending.length >= BLOCK) flush();
     },
     close() {
       if (closed) return;
