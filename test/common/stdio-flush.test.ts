@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { PROJECT_ROOT } from "../../lib/common/program-process.ts";
 
 const MODULE = resolve(PROJECT_ROOT, "lib/common/stdio-flush.ts");
@@ -26,7 +28,15 @@ test("without it, process.exit() cuts the output short (what the writer is for)"
 });
 
 test("a reader that goes away does not keep the writer waiting", async () => {
-  const script = `${JSON.stringify(process.execPath)} -e ${JSON.stringify(writer(true)).replace(/\$/g, "\\$")} | head -c 10 > /dev/null`;
-  const proc = Bun.spawn(["sh", "-c", script], { stderr: "inherit" });
-  expect(await proc.exited).toBe(0);
+  const dir = mkdtempSync(join(tmpdir(), "cas-stdio-flush-"));
+  try {
+    const script = join(dir, "writer.ts");
+    writeFileSync(script, writer(true));
+    // pipefail: the pipeline's status is the writer's own, so a writer that failed or hung cannot pass
+    const pipeline = `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(script)} | head -c 10 > /dev/null`;
+    const proc = Bun.spawn(["bash", "-c", pipeline], { stderr: "inherit" });
+    expect(await proc.exited).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -18,6 +18,7 @@ import { docker, dockerOut, inspect } from "../../support/containers/docker-cli.
 import { figure, seconds } from "../../support/containers/figures.ts";
 import { ON_CI, describeWithContainers } from "../../support/containers/readiness.ts";
 import { dashboardQueries, loadDashboard, withFixedInterval } from "../../support/promql.ts";
+import { runClient } from "../../support/client-run.ts";
 import { waitFor } from "../../support/wait-for.ts";
 
 // `any`: Prometheus' API answers and parsed YAML; the tests check the fields they use.
@@ -143,6 +144,47 @@ function describeUnder(cli: (typeof clis)[number]): void {
       expect(delta("PeerErrors")).toEqual([0, 0, 0]);
       expect((await originBlobGets(stack.serverUrl)) - originBefore).toBe(LOAD.blobs);
     }, 120_000);
+
+    test("the load-distributed profile: two shard containers start together, and their reports merge into one", async () => {
+      const rate = 100;
+      const seconds = 5;
+      // far enough ahead for both containers to start, upload and warm up
+      const startAt = new Date(Date.now() + 12_000).toISOString();
+      await composeOk(stack, ["--profile", "load-distributed", "up", "-d", "client-shard-0", "client-shard-1"], {
+        ATTACK_START_AT: startAt,
+        ATTACK_FREQ: String(rate),
+        ATTACK_DURATION: `${seconds}s`,
+        ATTACK_BLOBS: "5",
+        CONTENT_SIZE: String(LOAD.size),
+        HIT_MISS_RATIO: "1",
+      });
+      const shards = [...(await stack.containers("client-shard-0")), ...(await stack.containers("client-shard-1"))];
+      expect(shards.length).toBe(2);
+      const dir = await mkdtemp(join(tmpdir(), "cas-compose-shards-"));
+      try {
+        const files: string[] = [];
+        for (const [i, id] of shards.entries()) {
+          expect(await dockerOut(["wait", id])).toBe("0");
+          const report = parseReport((await docker(["logs", id])).stdout);
+          expect(report.requests).toBe((rate * seconds) / 2);
+          files.push(join(dir, `shard-${i}.json`));
+          await Bun.write(files.at(-1)!, JSON.stringify(report));
+        }
+        const merged = await runClient(["report", "--type", "json", ...files]);
+        expect(merged.code).toBe(0);
+        const m = JSON.parse(merged.stdout) as Obj;
+        figure(
+          `${cli.label}: 2 shard containers at ${rate}/s in all: merged ${summary(m as ClientReport)}; start offsets ` +
+            m.cas.starts.map((s: Obj) => `${s.shard} ${(s.offset / 1e6).toFixed(2)} ms`).join(", "),
+        );
+        expect(m.requests).toBe(rate * seconds);
+        expect(m.success).toBe(1);
+        expect(m.cas.starts.map((s: Obj) => s.shard).sort()).toEqual(["0/2", "1/2"]);
+        for (const s of m.cas.starts) expect(Date.parse(s.start_at)).toBe(Date.parse(startAt));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 90_000);
 
     test("Prometheus scrapes every target with the project's config and rules, and answers the hit-ratio query", async () => {
       expect(targetsDuringLoad.length).toBe(Object.values(CAS_JOBS).reduce((a, b) => a + b));
