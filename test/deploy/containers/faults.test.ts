@@ -261,7 +261,9 @@ await describeWithContainers(`faults across hosts${cli ? ` (${cli.label})` : ""}
     const urls = await stack.cacheUrls();
     const load = await startReplicaLoad(stack.serverUrl, urls, LOAD);
     const storedBlobs = async () =>
-      Number(/^cas_store_blobs (\d+)$/m.exec(await (await fetch(`${stack.serverUrl}/metrics`)).text())![1]);
+      Number(
+        /^cas_store_blobs\{kind="cas"\} (\d+)$/m.exec(await (await fetch(`${stack.serverUrl}/metrics`)).text())![1],
+      );
     let reports: Map<string, ClientReport>;
     let before = 0;
     let answering = 0;
