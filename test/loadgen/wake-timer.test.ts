@@ -54,6 +54,34 @@ describe("WakeTimer", () => {
     timer.close();
   });
 
+  test("set() to a later time moves a pending wake-up there (the worker finds it when it wakes)", async () => {
+    const calls: number[] = [];
+    const timer = new WakeTimer(() => calls.push(epochNow()));
+    timer.set(epochNow() + 2);
+    const later = epochNow() + 8;
+    timer.set(later); // no notification: the worker wakes at +2 ms, sees the change and sleeps on
+    await wakeOnce(calls);
+    await Bun.sleep(20);
+    expect(calls.length).toBe(1);
+    expect(calls[0]!).toBeGreaterThanOrEqual(later);
+    timer.close();
+  });
+
+  test("set() after the worker posted but before its message was read still wakes it", async () => {
+    const calls: number[] = [];
+    const timer = new WakeTimer(() => calls.push(epochNow()));
+    timer.set(epochNow() - 1); // due at once: the worker posts and parks
+    const spinUntil = epochNow() + 20;
+    while (epochNow() < spinUntil); // hold the event loop so that message stays unread
+    const later = epochNow() + 3;
+    timer.set(later); // the posted message is now stale; the parked worker must be woken for this one
+    await wakeOnce(calls);
+    await Bun.sleep(20);
+    expect(calls.length).toBe(1);
+    expect(calls[0]!).toBeGreaterThanOrEqual(later);
+    timer.close();
+  });
+
   test("setBy() keeps an earlier pending wake-up and moves a later one forward", async () => {
     const calls: number[] = [];
     const timer = new WakeTimer(() => calls.push(epochNow()));
