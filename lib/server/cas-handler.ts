@@ -147,10 +147,7 @@ export function createCasServer(options: CasServerOptions): CasServer {
         result = answer(req, cached, head, undefined);
       } else {
         const key = parseKey(raw);
-        result =
-          key === undefined
-            ? errorResponse(400, "invalid_key", "a key is 40 (SHA-1) or 64 (SHA-256) hex digits")
-            : read(req, key, head);
+        result = key === undefined ? invalidKey() : read(req, key, head);
       }
     } catch (err) {
       result = failed(req, ROUTE_BLOB, err);
@@ -213,7 +210,7 @@ export function createCasServer(options: CasServerOptions): CasServer {
         if (!isRead && !authorized(req)) return unauthorized();
         const key = parseKey(parseStorePath(path)!.key);
         if (key === undefined) {
-          return errorResponse(400, "invalid_key", "a key is 40 (SHA-1) or 64 (SHA-256) hex digits");
+          return invalidKey();
         }
         return isRead ? read(req, key, method === "HEAD") : receive(req, key);
       }
@@ -388,6 +385,11 @@ export function createCasServer(options: CasServerOptions): CasServer {
 /** A blob's view: its key is its ETag, and it never changes, so caches may keep it for good. */
 function viewOf(hex: string, size: number, bytes: Uint8Array<ArrayBuffer> | undefined): BlobView {
   return blobView(`"${hex}"`, IMMUTABLE, size, bytes, { "accept-ranges": "bytes" });
+}
+
+/** The answer to a blob path whose key is not a content key, from the native route and from fetch alike. */
+function invalidKey(): Response {
+  return errorResponse(400, "invalid_key", "a key is 40 (SHA-1) or 64 (SHA-256) hex digits");
 }
 
 function notFound(key: BlobKey): Response {
