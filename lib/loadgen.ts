@@ -279,9 +279,15 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
       report({ seq: shotSeq, target, dueNs, dispatchNs: now, slotNs: now }, now, now, 0, 0, request.message);
       return;
     }
+    // one literal, not spreads: this runs for every request
     const shot: Shot = {
-      ...{ seq: shotSeq, target, request, dueNs },
-      ...{ dispatchNs: now, slotNs: now, deadlineNs: dueNs + timeoutNs },
+      seq: shotSeq,
+      target,
+      request,
+      dueNs,
+      dispatchNs: now,
+      slotNs: now,
+      deadlineNs: dueNs + timeoutNs,
     };
     if (inflight < maxInflight) send(shot);
     else {
