@@ -24,6 +24,8 @@ export interface BlobGroupOptions {
   minBytesPerSecond?: number;
   /** The owner of `key` when it is another peer, undefined when it is this process. @default always this process */
   pickPeer?: (key: string) => string | undefined;
+  /** Told of each failure of a peer itself (not its verdict on the origin), after it is logged. */
+  onPeerFailure?: (peer: string) => void;
   /** Told each fetch's duration in seconds (`cas_cache_upstream_duration_seconds`). */
   observe?: (upstream: Upstream, seconds: number) => void;
   /** @default silentLogger */
@@ -64,11 +66,13 @@ export function createBlobGroup(options: BlobGroupOptions): Group<FetchedBlob> {
     fetchFromPeer: (peer, key, { fresh, deadline }) =>
       fetchFromPeer(peer, blobKey(key), { ...fetchOptions, fresh, deadline }).then(loaded),
     isFinal: isFinalPeerAnswer,
-    onPeerError: (peer, key, err) =>
+    onPeerError: (peer, key, err) => {
       logger.warn("peer fetch failed; loading from the origin", {
         peer,
         key,
         err: err instanceof HttpError ? err.message : err,
-      }),
+      });
+      options.onPeerFailure?.(peer);
+    },
   });
 }

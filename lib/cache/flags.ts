@@ -18,6 +18,7 @@ import {
 import { COMMON_FLAGS, DEFAULT_CACHE_PORT, DEFAULT_SERVER_PORT, hostFlag, portFlag } from "../common/shared-flags.ts";
 import { parseBytes, parseDuration } from "../common/units.ts";
 import { DEFAULT_REPLICAS } from "./hash-ring.ts";
+import { DEFAULT_PEER_EJECTION_MS } from "./peer-ejection.ts";
 import { DEFAULT_PEERS_REFRESH_MS } from "./peers.ts";
 import { DEFAULT_UPSTREAM_MIN_RATE } from "./stream-bound.ts";
 
@@ -69,6 +70,14 @@ export const CACHE_PROGRAM = defineProgram({
       env: ["CACHE_PEERS_REFRESH"],
       metavar: "DURATION",
       defaultText: `${DEFAULT_PEERS_REFRESH_MS / 1000}s`,
+    }),
+    peerEjection: flag({
+      help: "After a failed fetch from a peer, load the keys it owns from the origin for this long (0 = always ask the owner)",
+      default: DEFAULT_PEER_EJECTION_MS,
+      parse: parseDuration,
+      env: ["CACHE_PEER_EJECTION"],
+      metavar: "DURATION",
+      defaultText: `${DEFAULT_PEER_EJECTION_MS / 1000}s`,
     }),
     replicas: flag({
       help: "Points per peer on the consistent-hash ring (every peer must use the same)",

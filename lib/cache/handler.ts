@@ -19,6 +19,7 @@ import { createMetrics, type HttpMetrics } from "../common/prometheus.ts";
 import { parseStorePath } from "../common/store-path.ts";
 import type { FetchedBlob } from "./blob-fetch.ts";
 import { createBlobGroup } from "./blob-group.ts";
+import { createPeerEjection } from "./peer-ejection.ts";
 import { createPeers, type Peers } from "./peers.ts";
 import { forwardToOrigin } from "./origin-forward.ts";
 import { PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
@@ -26,8 +27,8 @@ import { PEER_PATH, PEER_ROUTE, peerBudget } from "./peer-protocol.ts";
 /** What the handler needs; built by {@linkcode createCache}, or by hand in tests. */
 export interface CacheHandlerOptions {
   group: Group<FetchedBlob>;
-  /** For /stats and /readyz. */
-  peers: Pick<Peers, "self" | "list">;
+  /** For /stats and /readyz; `ejected` lists the peers passed over right now (lib/cache/peer-ejection.ts). */
+  peers: Pick<Peers, "self" | "list"> & { ejected?: () => string[] };
   metrics: HttpMetrics;
   logger: Logger;
   bypass: boolean;
@@ -67,7 +68,13 @@ export function createCacheHandler(options: CacheHandlerOptions): CacheHandler {
     ready: () => Response.json({ status: "ready", peers: options.peers.list().length }),
     metrics: metrics.registry,
     more: {
-      "/stats": () => Response.json({ ...statsReport(group), Self: options.peers.self, Peers: options.peers.list() }),
+      "/stats": () =>
+        Response.json({
+          ...statsReport(group),
+          Self: options.peers.self,
+          Peers: options.peers.list(),
+          EjectedPeers: options.peers.ejected?.() ?? [],
+        }),
     },
   });
 
@@ -214,23 +221,32 @@ export function createCache(config: CacheConfig, logger: Logger): CacheService {
   // Holds the peers once the port is known; the Group only consults it on a miss.
   let peers: Peers | undefined;
   let cacheMetrics: ReturnType<typeof registerCacheMetrics> | undefined;
+  const ejection = createPeerEjection({ forMs: config.peerEjection });
   const group = createBlobGroup({
     origin: config.origin,
     cacheBytes: config.cacheBytes,
     maxItemBytes: config.maxItemBytes,
     timeoutMs: config.upstreamTimeout,
     minBytesPerSecond: config.upstreamMinRate,
-    pickPeer: (key) => peers?.pick(key),
+    // an ejected owner is passed over: its keys load from the origin until the ejection ends
+    pickPeer: (key) => {
+      const owner = peers?.pick(key);
+      return owner === undefined || ejection.ejected(owner) ? undefined : owner;
+    },
+    onPeerFailure: (peer) => {
+      if (ejection.eject(peer)) logger.warn("peer ejected", { peer, forMs: config.peerEjection });
+    },
     observe: (upstream, seconds) => cacheMetrics?.observeUpstream(upstream, seconds),
     logger,
   });
-  cacheMetrics = registerCacheMetrics(metrics.registry, group);
+  cacheMetrics = registerCacheMetrics(metrics.registry, group, () => ejection.total);
 
   const peerView = {
     get self() {
       return peers?.self ?? "";
     },
     list: () => peers?.list() ?? [],
+    ejected: () => (peers?.list() ?? []).filter((peer) => ejection.ejected(peer)),
   };
   const handler = createCacheHandler({
     group,

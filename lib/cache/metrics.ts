@@ -33,8 +33,24 @@ const COUNTERS: ReadonlyArray<readonly [name: string, field: keyof GroupStats, h
 
 const CACHES: readonly CacheName[] = ["main", "hot"];
 
-/** Registers the `cas_cache_*` metrics on `registry`, reading `source` at scrape time. */
-export function registerCacheMetrics(registry: Registry, source: CacheStatsSource): CacheMetrics {
+/**
+ * Registers the `cas_cache_*` metrics on `registry`, reading `source` (and `peerEjections`, the count of
+ * lib/cache/peer-ejection.ts) at scrape time.
+ */
+export function registerCacheMetrics(
+  registry: Registry,
+  source: CacheStatsSource,
+  peerEjections: () => number = () => 0,
+): CacheMetrics {
+  new Counter({
+    name: "cas_cache_peer_ejections_total",
+    help: "Times a peer was passed over after a failed fetch, its keys loaded from the origin (--peer-ejection)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(peerEjections());
+    },
+  });
   for (const [name, field, help] of COUNTERS) {
     new Counter({
       name,

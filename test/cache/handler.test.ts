@@ -274,13 +274,14 @@ describe("routes", () => {
     expect(await errorOf(await cache().get("/nope"))).toMatchObject({ status: 404, error: "not_found" });
   });
 
-  test("/stats has groupcache's fields, each cache's counters, Self and Peers", async () => {
+  test("/stats has groupcache's fields, each cache's counters, Self, Peers and the peers ejected", async () => {
     const other = "http://cache-b.test:18001";
     const c = cache({ peers: [SELF, other] });
     const stats = (await (await c.get("/stats")).json()) as Record<string, unknown>;
     expect(Object.keys(stats).sort()).toEqual(
       [
         "CacheHits",
+        "EjectedPeers",
         "Gets",
         "LoadsDeduped",
         "Loads",
@@ -295,7 +296,7 @@ describe("routes", () => {
         "main",
       ].sort(),
     );
-    expect(stats).toMatchObject({ Self: SELF, Peers: [other, SELF].sort(), Gets: 0 });
+    expect(stats).toMatchObject({ Self: SELF, Peers: [other, SELF].sort(), EjectedPeers: [], Gets: 0 });
     for (const name of ["main", "hot"]) {
       expect(stats[name]).toEqual({ Bytes: 0, Items: 0, Gets: 0, Hits: 0, Evictions: 0 });
     }

@@ -37,6 +37,9 @@ beforeAll(async () => {
     self,
     "--peers",
     `${self},${peerUrl}`,
+    // each test here sees how one answer is taken: a failure must not pass the peer over for the next test
+    "--peer-ejection",
+    "0",
   ]);
 });
 
