@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { digestHex } from "../lib/common/key.ts";
 import { startProgram, type ProgramProcess } from "../lib/common/program-process.ts";
 import { formatCount, loadAverage, median } from "./support/figures.ts";
+import { startBareServe } from "./support/bare-serve.ts";
 import { startNginx } from "./support/nginx.ts";
 import { wrkRun, type WrkFigures } from "./support/wrk.ts";
 
@@ -37,13 +38,9 @@ const server = await startProgram("server.ts", ["--host", "127.0.0.1", "--port",
 const cache = await startProgram("cache.ts", [
   ...["--host", "127.0.0.1", "--port", "0", "--origin", server.url, "--no-bypass", "--stats-interval", "0"],
 ]);
-const bare = Bun.spawn([process.execPath, join(import.meta.dir, "support", "bare-serve.ts"), String(BLOB_BYTES)], {
-  stdout: "pipe",
-  stderr: "inherit",
-});
+const bare = await startBareServe(BLOB_BYTES, TARGET_CORE);
 try {
-  const bareUrl = await firstLine(bare.stdout);
-  Bun.spawnSync(["taskset", "-a", "-cp", String(TARGET_CORE), String(bare.pid)], { stdout: "ignore" });
+  const bareUrl = bare.url;
   pin(server);
   pin(cache);
   const blob = crypto.getRandomValues(new Uint8Array(BLOB_BYTES));
@@ -99,22 +96,9 @@ try {
     );
   }
 } finally {
-  bare.kill();
+  bare.stop();
   await cache.stop();
   await server.stop();
   await nginx.stop();
   rmSync(dataDir, { recursive: true, force: true });
-}
-
-/** The first line a child prints (it keeps running, so its stdout never ends). */
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return text.trim();
 }
