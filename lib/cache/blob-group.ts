@@ -26,6 +26,8 @@ export interface BlobGroupOptions {
   pickPeer?: (key: string) => string | undefined;
   /** Told of each failure of a peer itself (not its verdict on the origin), after it is logged. */
   onPeerFailure?: (peer: string) => void;
+  /** Told of each answer from a peer: a blob, its 404 or its verdict on the origin. */
+  onPeerAnswer?: (peer: string) => void;
   /** Told each fetch's duration in seconds (`cas_cache_upstream_duration_seconds`). */
   observe?: (upstream: Upstream, seconds: number) => void;
   /** @default silentLogger */
@@ -64,7 +66,16 @@ export function createBlobGroup(options: BlobGroupOptions): Group<FetchedBlob> {
       fetchFromOrigin(options.origin, blobKey(key), { ...fetchOptions, deadline }).then(loaded),
     pickPeer: options.pickPeer,
     fetchFromPeer: (peer, key, { fresh, deadline }) =>
-      fetchFromPeer(peer, blobKey(key), { ...fetchOptions, fresh, deadline }).then(loaded),
+      fetchFromPeer(peer, blobKey(key), { ...fetchOptions, fresh, deadline }).then(
+        (value) => {
+          options.onPeerAnswer?.(peer);
+          return loaded(value);
+        },
+        (err: unknown) => {
+          if (isFinalPeerAnswer(err)) options.onPeerAnswer?.(peer);
+          throw err;
+        },
+      ),
     isFinal: isFinalPeerAnswer,
     onPeerError: (peer, key, err) => {
       logger.warn("peer fetch failed; loading from the origin", {

@@ -228,14 +228,15 @@ export function createCache(config: CacheConfig, logger: Logger): CacheService {
     maxItemBytes: config.maxItemBytes,
     timeoutMs: config.upstreamTimeout,
     minBytesPerSecond: config.upstreamMinRate,
-    // an ejected owner is passed over: its keys load from the origin until the ejection ends
+    // an ejected owner is passed over: its keys load from the origin, bar one probe per ejection time
     pickPeer: (key) => {
       const owner = peers?.pick(key);
-      return owner === undefined || ejection.ejected(owner) ? undefined : owner;
+      return owner === undefined || !ejection.ask(owner) ? undefined : owner;
     },
     onPeerFailure: (peer) => {
-      if (ejection.eject(peer)) logger.warn("peer ejected", { peer, forMs: config.peerEjection });
+      if (ejection.failed(peer)) logger.warn("peer ejected", { peer, forMs: config.peerEjection });
     },
+    onPeerAnswer: (peer) => ejection.answered(peer),
     observe: (upstream, seconds) => cacheMetrics?.observeUpstream(upstream, seconds),
     logger,
   });
@@ -246,7 +247,8 @@ export function createCache(config: CacheConfig, logger: Logger): CacheService {
       return peers?.self ?? "";
     },
     list: () => peers?.list() ?? [],
-    ejected: () => (peers?.list() ?? []).filter((peer) => ejection.ejected(peer)),
+    // a peer dropped from the set while ejected is no one's concern any more
+    ejected: () => ejection.ejected().filter((peer) => peers?.list().includes(peer)),
   };
   const handler = createCacheHandler({
     group,

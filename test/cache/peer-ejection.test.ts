@@ -14,27 +14,49 @@ import { cacheStats, originGets, putBlob, randomBytes, sha256, startCacheProcess
 import { startServer, type ServerProcess } from "../support/server-process.ts";
 
 describe("createPeerEjection", () => {
-  test("passes a peer over for the ejection time, counting each ejection once", () => {
+  test("a failed peer is not asked for the ejection time, then by one probe at a time", () => {
     let t = 1_000;
     const ejection = createPeerEjection({ forMs: 5_000, now: () => t });
-    expect(ejection.ejected("http://a")).toBe(false);
-    expect(ejection.eject("http://a")).toBe(true);
-    expect(ejection.ejected("http://a")).toBe(true);
-    expect(ejection.ejected("http://b")).toBe(false);
+    expect(ejection.ask("http://a")).toBe(true);
+    expect(ejection.failed("http://a")).toBe(true);
+    expect(ejection.ask("http://a")).toBe(false);
+    expect(ejection.ask("http://b")).toBe(true);
     t += 4_000;
-    // failing again while ejected neither counts nor lengthens it
-    expect(ejection.eject("http://a")).toBe(false);
+    // a miss that asked it before the ejection fails now: nothing changes
+    expect(ejection.failed("http://a")).toBe(false);
     expect(ejection.total).toBe(1);
     t += 1_000;
-    expect(ejection.ejected("http://a")).toBe(false);
-    expect(ejection.eject("http://a")).toBe(true);
+    expect(ejection.ask("http://a")).toBe(true); // the probe
+    expect(ejection.ask("http://a")).toBe(false); // the others still go to the origin
+    expect(ejection.ejected()).toEqual(["http://a"]);
+    // the probe fails: ejected again, counted again
+    expect(ejection.failed("http://a")).toBe(false);
     expect(ejection.total).toBe(2);
+    expect(ejection.ask("http://a")).toBe(false);
+    t += 5_000;
+    expect(ejection.ask("http://a")).toBe(true); // the next probe
+    ejection.answered("http://a");
+    expect(ejection.ask("http://a")).toBe(true);
+    expect(ejection.ask("http://a")).toBe(true);
+    expect(ejection.ejected()).toEqual([]);
+  });
+
+  test("a probe never heard of again lets another go after one more ejection time", () => {
+    let t = 0;
+    const ejection = createPeerEjection({ forMs: 100, now: () => t });
+    ejection.failed("http://a");
+    t = 100;
+    expect(ejection.ask("http://a")).toBe(true);
+    t = 150;
+    expect(ejection.ask("http://a")).toBe(false);
+    t = 200;
+    expect(ejection.ask("http://a")).toBe(true);
   });
 
   test("an ejection time of 0 never ejects", () => {
     const ejection = createPeerEjection({ forMs: 0 });
-    expect(ejection.eject("http://a")).toBe(false);
-    expect(ejection.ejected("http://a")).toBe(false);
+    expect(ejection.failed("http://a")).toBe(false);
+    expect(ejection.ask("http://a")).toBe(true);
     expect(ejection.total).toBe(0);
   });
 });
@@ -44,14 +66,23 @@ describe("a cache whose owning peer is cut off", () => {
   const caches: ProgramProcess[] = [];
   const held: Socket<undefined>[] = [];
   let asked = 0;
-  // Not our component: a peer that takes connections and requests and never answers.
+  // Set to make the peer answer again, with the blobs it was given.
+  let answering = false;
+  const blobs = new Map<string, Uint8Array>();
+  // Not our component: a peer that takes connections and requests and never answers, until it is told to.
   const silent = Bun.listen<undefined>({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
       open: (socket) => void held.push(socket),
-      data: (_socket, data) => {
-        asked += data.toString("latin1").split("GET /_peer/cas/").length - 1;
+      data: (socket, data) => {
+        for (const [, key] of data.toString("latin1").matchAll(/GET \/_peer\/cas\/([0-9a-f]+)/g)) {
+          asked++;
+          const blob = blobs.get(key!);
+          if (!answering || blob === undefined) continue;
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${blob.length}\r\n\r\n`);
+          socket.write(blob);
+        }
       },
     },
   });
@@ -81,10 +112,14 @@ describe("a cache whose owning peer is cut off", () => {
     return { cache, ring };
   }
 
+  /** A blob at the origin, and with the stand-in peer, whose key the peer owns. */
   async function peerOwnedBlob(ring: HashRing): Promise<{ key: string; data: Uint8Array<ArrayBuffer> }> {
     for (;;) {
       const data = randomBytes(2000);
-      if (ring.get(sha256(data)) === peerUrl) return { key: await putBlob(origin.url, data), data };
+      if (ring.get(sha256(data)) !== peerUrl) continue;
+      const key = await putBlob(origin.url, data);
+      blobs.set(key, data);
+      return { key, data };
     }
   }
 
@@ -125,5 +160,35 @@ describe("a cache whose owning peer is cut off", () => {
     const stats = await cacheStats(cache.url);
     expect(stats.PeerErrors).toBe(2);
     expect(stats.EjectedPeers).toEqual([]);
+  });
+
+  test("after the ejection time one miss probes the peer, the others still go to the origin; an answer takes it back", async () => {
+    answering = false;
+    const { cache, ring } = await startFront("300ms");
+    const read = async (key: string) => {
+      const res = await fetch(`${cache.url}/cas/${key}`);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const askedBefore = asked;
+    await read((await peerOwnedBlob(ring)).key); // ejects it
+    expect(asked).toBe(askedBefore + 1);
+    await Bun.sleep(400);
+    const keys = await Promise.all([0, 1, 2].map(async () => (await peerOwnedBlob(ring)).key));
+    const statuses = await Promise.all(keys.map(read));
+    expect(asked).toBe(askedBefore + 2); // one probe, which fails: ejected again
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(2);
+    expect((await cacheStats(cache.url)).EjectedPeers).toEqual([peerUrl]);
+
+    answering = true;
+    await Bun.sleep(400);
+    const peerLoads = (await cacheStats(cache.url)).PeerLoads as number;
+    for (let i = 0; i < 3; i++) expect(await read((await peerOwnedBlob(ring)).key)).toBe(200);
+    // the probe got its answer, so the two misses after it asked the peer too
+    expect(asked).toBe(askedBefore + 5);
+    const stats = await cacheStats(cache.url);
+    expect(stats.PeerLoads).toBe(peerLoads + 3);
+    expect(stats.EjectedPeers).toEqual([]);
+    expect(await (await fetch(`${cache.url}/metrics`)).text()).toContain("cas_cache_peer_ejections_total 2");
   });
 });
