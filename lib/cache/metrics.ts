@@ -42,26 +42,23 @@ export function registerCacheMetrics(
   source: CacheStatsSource,
   peerEjections: () => number = () => 0,
 ): CacheMetrics {
-  new Counter({
-    name: "cas_cache_peer_ejections_total",
-    help: "Times a peer was passed over after a failed fetch, its keys loaded from the origin (--peer-ejection)",
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(peerEjections());
-    },
-  });
-  for (const [name, field, help] of COUNTERS) {
+  // a counter that shows a running total kept elsewhere
+  const totalOf = (name: string, help: string, read: () => number) =>
     new Counter({
       name,
       help,
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(source.stats()[field]);
+        this.inc(read());
       },
     });
-  }
+  for (const [name, field, help] of COUNTERS) totalOf(name, help, () => source.stats()[field]);
+  totalOf(
+    "cas_cache_peer_ejections_total",
+    "Times a peer was passed over after failing, its keys loaded from the origin (--peer-ejection)",
+    peerEjections,
+  );
   const perCache = (name: string, help: string, field: keyof CacheStats, counter: boolean) => {
     const config = {
       name,

@@ -5,6 +5,17 @@ import { renderJson, type CasExtras } from "../../lib/report/json.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 15, 37, 1) + 0.123456; // sub-ms: the timestamps carry ns digits
 
+/** The summary of one request due at T0, answered in 1 ns with `fields` (a status at least). */
+function oneResult(fields: Pick<ShotResult, "status"> & Partial<ShotResult>) {
+  const m = new AttackMetrics();
+  m.add({
+    ...{ seq: 0, target: { method: "GET", url: "http://x/" }, due: T0, sent: T0, latencyNs: 1, sendLagNs: 0 },
+    ...{ bytesIn: 0, bytesOut: 0 },
+    ...fields,
+  });
+  return m.close();
+}
+
 function summary(buckets?: number[]) {
   const m = new AttackMetrics(buckets ? { buckets } : {});
   const statuses = [200, 200, 200, 404, 0];
@@ -124,19 +135,7 @@ test("renderJson() puts our extras under cas", () => {
 });
 
 test("renderJson() reports no observed hit ratio when no response carried X-Cache", () => {
-  const m = new AttackMetrics();
-  m.add({
-    seq: 0,
-    target: { method: "GET", url: "http://x/" },
-    due: T0,
-    sent: T0,
-    latencyNs: 1,
-    sendLagNs: 0,
-    status: 200,
-    bytesIn: 0,
-    bytesOut: 0,
-  });
-  const r = JSON.parse(renderJson(m.close(), { ...extras, hitRatio: null })) as Record<string, any>; // any: parsed
+  const r = JSON.parse(renderJson(oneResult({ status: 200 }), { ...extras, hitRatio: null })) as Record<string, any>; // any: parsed
   expect(r.cas.hit_ratio).toBeNull();
   expect(r.cas.hit_ratio_observed).toBeNull();
   expect(r.cas.x_cache).toEqual({ hit: 0, miss: 0 });
@@ -148,20 +147,7 @@ test("renderJson() adds buckets (lower bound in ns -> count, in bound order) aft
 });
 
 test("renderJson() escapes <, > and & in strings as Go's encoder does", () => {
-  const m = new AttackMetrics();
-  m.add({
-    seq: 0,
-    target: { method: "GET", url: "http://x/" },
-    due: T0,
-    sent: T0,
-    latencyNs: 1,
-    sendLagNs: 0,
-    status: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    error: "a<b>&c",
-  });
-  const text = renderJson(m.close());
+  const text = renderJson(oneResult({ status: 0, error: "a<b>&c" }));
   expect(text).toContain(String.raw`"a\u003cb\u003e\u0026c"`);
   expect((JSON.parse(text) as { errors: string[] }).errors).toEqual(["a<b>&c"]);
 });
