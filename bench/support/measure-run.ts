@@ -1,7 +1,6 @@
 /** One open-loop run of lib/loadgen.ts at a fixed rate, with the figures the generator benchmarks print. */
 import { HdrHistogram } from "../../lib/report/hdr-histogram.ts";
 import { runLoad, type Target } from "../../lib/loadgen.ts";
-import { cpuSeconds } from "./figures.ts";
 
 export interface RunFigures {
   rate: number;
@@ -18,6 +17,8 @@ export interface RunFigures {
   /** Requests sent in each 100 ms window from the first due time. */
   windows: number[];
   cpuPerRequestUs: number;
+  /** The part of it in user space (the rest is the kernel's). */
+  userPerRequestUs: number;
   errors: Map<string, number>;
 }
 
@@ -52,7 +53,7 @@ export async function measureRun(target: Target, rate: number, seconds: number):
       if (w >= 0 && w < windows.length) windows[w]!++;
     },
   });
-  const cpuUsed = cpuSeconds(cpu);
+  const used = process.cpuUsage(cpu); // microseconds
   return {
     rate,
     requests: summary.requests,
@@ -63,7 +64,8 @@ export async function measureRun(target: Target, rate: number, seconds: number):
     sendLag,
     ownLag,
     windows,
-    cpuPerRequestUs: (cpuUsed * 1e6) / summary.requests,
+    cpuPerRequestUs: (used.user + used.system) / summary.requests,
+    userPerRequestUs: used.user / summary.requests,
     errors,
   };
 }

@@ -2,7 +2,7 @@
  * Builds and runs open-loop-floor.c (gcc): the least CPU per request an open-loop sender pays on this machine,
  * the anchor that separates what open-loop sending costs here from what our generator adds.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -18,7 +18,9 @@ let binary: string | undefined;
 /** Compiles the floor sender once per process; throws when gcc is missing or fails. */
 function build(): string {
   if (binary !== undefined) return binary;
-  const out = join(mkdtempSync(join(tmpdir(), "cas-bench-floor-")), "open-loop-floor");
+  const dir = mkdtempSync(join(tmpdir(), "cas-bench-floor-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true })); // build output is not kept
+  const out = join(dir, "open-loop-floor");
   const cc = Bun.spawnSync(["gcc", "-O2", "-o", out, join(import.meta.dir, "open-loop-floor.c")], { stderr: "pipe" });
   if (cc.exitCode !== 0) throw new Error(`gcc could not build open-loop-floor.c: ${cc.stderr.toString().trim()}`);
   binary = out;

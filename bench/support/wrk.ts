@@ -5,6 +5,8 @@ export interface WrkFigures {
   requests: number;
   /** wrk's own CPU time (user + system), seconds. */
   cpuSeconds: number;
+  /** The part of it in user space (the rest is the kernel's: sockets, loopback TCP). */
+  userSeconds: number;
   /** Latency percentiles in milliseconds (wrk --latency: 50, 75, 90, 99). */
   latencyMs: { p50: number; p75: number; p90: number; p99: number };
 }
@@ -22,13 +24,14 @@ export function wrkRun(url: string, options: { core: number; connections?: numbe
   }
   // taskset execs wrk in the same process, so the child's usage is wrk's own (microseconds)
   const cpuSeconds = Number(out.resourceUsage.cpuTime.total) / 1e6;
+  const userSeconds = Number(out.resourceUsage.cpuTime.user) / 1e6;
   const latencyMs = {
     p50: percentile(text, 50),
     p75: percentile(text, 75),
     p90: percentile(text, 90),
     p99: percentile(text, 99),
   };
-  return { requestsPerSecond: Number(rate[1]), requests: Number(count[1]), cpuSeconds, latencyMs };
+  return { requestsPerSecond: Number(rate[1]), requests: Number(count[1]), cpuSeconds, userSeconds, latencyMs };
 }
 
 const UNIT_MS: Record<string, number> = { us: 1e-3, ms: 1, s: 1000, m: 60_000 };
